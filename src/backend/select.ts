@@ -1,0 +1,44 @@
+import type { Backend } from './backend.js';
+import { cpuBackend } from '../kernels/cpu/backend.js';
+import { getBackend, registeredBackend, useBackend } from '../tensor/engine.js';
+import { fail } from '../tensor/errors.js';
+
+export type BackendChoice = 'cpu' | 'webgpu' | 'auto';
+
+export interface BackendInfo {
+  name: 'cpu' | 'webgpu';
+  description: string;
+}
+
+/**
+ * Selects the backend new tensors are created on. 'auto' tries WebGPU (a core adapter, then the
+ * OpenGL ES compatibility adapter) and falls back to the CPU, saying which it chose.
+ */
+export async function setBackend(choice: BackendChoice): Promise<BackendInfo> {
+  if (choice === 'cpu') {
+    useBackend(cpuBackend);
+    return getBackendInfo();
+  }
+  let backend: Backend | undefined = registeredBackend('webgpu');
+  if (backend === undefined) {
+    try {
+      const { createWebGPUBackend } = await import('./webgpu/device.js');
+      backend = await createWebGPUBackend();
+    } catch (e) {
+      if (choice === 'webgpu') throw e;
+      backend = undefined;
+    }
+  }
+  if (backend === undefined) {
+    if (choice === 'webgpu') fail('setBackend', 'no WebGPU adapter found');
+    useBackend(cpuBackend);
+  } else {
+    useBackend(backend);
+  }
+  return getBackendInfo();
+}
+
+export function getBackendInfo(): BackendInfo {
+  const b = getBackend();
+  return { name: b.name, description: b.description };
+}

@@ -1,0 +1,39 @@
+/**
+ * tessera: tensors with reverse-mode autodiff of any order, on a float64-capable CPU backend and
+ * hand-written WGSL kernels on WebGPU.
+ */
+export type { Backend, BackendMemory, KernelTable } from './backend/backend.js';
+export { gradcheck, type GradcheckOptions, type GradcheckResult } from './autograd/gradcheck.js';
+export { gradRules, unbroadcast } from './autograd/rules.js';
+export { grad, type GradOptions, type Tree, valueAndGrad, vjp } from './autograd/transforms.js';
+export { cpuBackend } from './kernels/cpu/backend.js';
+export {
+  bernoulli,
+  Generator,
+  type GeneratorState,
+  getDefaultGenerator,
+  normal,
+  permutation,
+  randint,
+  seed,
+  uniform,
+} from './random/generator.js';
+export { philox4x32, uniformBits, wordToUniform } from './random/philox.js';
+export { setBackend, getBackendInfo, type BackendChoice } from './backend/select.js';
+export type { DType, TypedArray } from './tensor/dtype.js';
+export {
+  dispose,
+  getBackend,
+  isCheckNumerics,
+  keep,
+  memory,
+  type MemoryInfo,
+  noGrad,
+  setCheckNumerics,
+  tidy,
+} from './tensor/engine.js';
+export { TesseraError } from './tensor/errors.js';
+export * from './tensor/ops/index.js';
+export type { ReduceOptions } from './tensor/ops/reduce.js';
+export type { BinaryOp, CompareOp, PrimitiveName, ReduceOp, UnaryOp } from './tensor/primitives.js';
+export { type NestedArray, Tensor, type TensorLike } from './tensor/tensor.js';

@@ -1,0 +1,84 @@
+import type { Backend, KernelTable } from '../../backend/backend.js';
+import type { DType, TypedArray } from '../../tensor/dtype.js';
+import { fail } from '../../tensor/errors.js';
+import { conv2d, conv2dBackwardFilter, conv2dBackwardInput } from './conv.js';
+import { binary, cast, compare, unary, where } from './elementwise.js';
+import { gather, scatterAdd } from './indexing.js';
+import { matmul } from './matmul.js';
+import { concat, expand, flip, pad, permute, slice } from './movement.js';
+import { randomUniform } from './random.js';
+import { argReduce, reduce } from './reduce.js';
+
+const kernels: KernelTable = {
+  unary,
+  binary,
+  compare,
+  where,
+  cast,
+  reduce,
+  argReduce,
+  matmul,
+  conv2d,
+  conv2dBackwardInput,
+  conv2dBackwardFilter,
+  permute,
+  expand,
+  slice,
+  pad,
+  concat,
+  flip,
+  gather,
+  scatterAdd,
+  randomUniform,
+};
+
+let bytesInUse = 0;
+let buffers = 0;
+
+/** Wraps each kernel so its output counts as a live buffer until release(). */
+function counted(table: KernelTable): KernelTable {
+  const out: Record<string, unknown> = {};
+  for (const [name, k] of Object.entries(table)) {
+    out[name] = (...args: unknown[]) => {
+      const r = (k as (...a: unknown[]) => TypedArray)(...args);
+      bytesInUse += r.byteLength;
+      buffers++;
+      return r;
+    };
+  }
+  return out as unknown as KernelTable;
+}
+
+/** The reference backend: plain TypeScript over typed arrays, float32 and float64. */
+export const cpuBackend: Backend = {
+  name: 'cpu',
+  description: 'CPU (TypeScript)',
+  kernels: counted(kernels),
+  supportsDType: () => true,
+  fromArray(data: TypedArray) {
+    bytesInUse += data.byteLength;
+    buffers++;
+    return data;
+  },
+  read(data) {
+    return Promise.resolve((data as TypedArray).slice());
+  },
+  readSync(data) {
+    return (data as TypedArray).slice();
+  },
+  release(data) {
+    bytesInUse -= (data as TypedArray).byteLength;
+    buffers--;
+  },
+  memory: () => ({ bytesInUse, bytesPooled: 0, buffers }),
+  checkFinite(data, _dtype: DType, _size, label) {
+    const a = data as TypedArray;
+    for (let i = 0; i < a.length; i++) {
+      if (!Number.isFinite(a[i]!)) {
+        fail('checkNumerics', `${label} produced ${Number.isNaN(a[i]!) ? 'NaN' : 'Inf'} at element ${i}`);
+      }
+    }
+  },
+  sync: () => Promise.resolve(),
+  destroy: () => {},
+};

@@ -1,0 +1,10 @@
+import type { Kernel } from '../../backend/backend.js';
+import { uniformBits, wordToUniform } from '../../random/philox.js';
+import { alloc } from './util.js';
+
+export const randomUniform: Kernel<'randomUniform'> = (_inputs, { key, stream, offset }, out) => {
+  const y = alloc(out.dtype, out.shape);
+  const bits = uniformBits(y.length, key, stream, offset);
+  for (let i = 0; i < y.length; i++) y[i] = wordToUniform(bits[i]!);
+  return y;
+};

@@ -1,0 +1,65 @@
+import type { Kernel } from '../../backend/backend.js';
+import { sizeOf, stridesOf } from '../../tensor/shape.js';
+import { type Arr, alloc, stridedOffsets } from './util.js';
+
+/** Sum (accumulated in float64), or NaN-propagating max/min, over `axes` (kept as size 1). */
+export const reduce: Kernel<'reduce'> = (inputs, { op, axes }, out) => {
+  const x = inputs[0]!;
+  const xd = x.data as Arr;
+  const outStrides = stridesOf(out.shape);
+  const toOut = stridedOffsets(
+    x.shape,
+    x.shape.map((_, d) => (axes.includes(d) ? 0 : outStrides[d]!)),
+  );
+  const m = sizeOf(out.shape);
+  const acc = new Float64Array(m);
+  if (op === 'sum') {
+    for (let i = 0; i < xd.length; i++) acc[toOut[i]!]! += xd[i]!;
+  } else if (op === 'max') {
+    acc.fill(Number.NEGATIVE_INFINITY);
+    for (let i = 0; i < xd.length; i++) {
+      const v = xd[i]!;
+      const o = toOut[i]!;
+      if (v !== v || v > acc[o]!) acc[o] = v;
+      else if (acc[o] !== acc[o]) acc[o] = Number.NaN;
+    }
+  } else {
+    acc.fill(Number.POSITIVE_INFINITY);
+    for (let i = 0; i < xd.length; i++) {
+      const v = xd[i]!;
+      const o = toOut[i]!;
+      if (v !== v || v < acc[o]!) acc[o] = v;
+    }
+  }
+  // Once NaN, stays NaN: `v > NaN` is false, so later values never replace it.
+  const y = alloc(out.dtype, out.shape);
+  y.set(acc);
+  return y;
+};
+
+/** Index of the first max/min along one axis; the first NaN wins (as in NumPy). */
+export const argReduce: Kernel<'argReduce'> = (inputs, { op, axis }, out) => {
+  const x = inputs[0]!;
+  const xd = x.data as Arr;
+  const n = x.shape[axis]!;
+  const inner = sizeOf(x.shape.slice(axis + 1));
+  const outer = sizeOf(x.shape.slice(0, axis));
+  const y = alloc('int32', out.shape);
+  const better = op === 'argmax' ? (v: number, b: number) => v > b : (v: number, b: number) => v < b;
+  for (let o = 0; o < outer; o++) {
+    for (let i = 0; i < inner; i++) {
+      const base = o * n * inner + i;
+      let best = xd[base]!;
+      let bi = 0;
+      for (let k = 1; k < n && best === best; k++) {
+        const v = xd[base + k * inner]!;
+        if (v !== v || better(v, best)) {
+          best = v;
+          bi = k;
+        }
+      }
+      y[o * inner + i] = bi;
+    }
+  }
+  return y;
+};

@@ -1,0 +1,134 @@
+import type { DType } from '../tensor/dtype.js';
+import { runPrimitive, tensorFromArray } from '../tensor/engine.js';
+import { fail } from '../tensor/errors.js';
+import { add, cast, cos, floor, log1p, lt, mul, neg, sqrt } from '../tensor/ops/elementwise.js';
+import { checkShape } from '../tensor/shape.js';
+import type { Tensor } from '../tensor/tensor.js';
+import { philox4x32, uniformBits } from './philox.js';
+
+export interface GeneratorState {
+  key: [number, number];
+  /** Draws made so far (each draw uses its own Philox stream). */
+  draws: number;
+}
+
+export interface DrawOptions {
+  dtype?: 'float32' | 'float64';
+}
+
+/**
+ * A seeded counter-based generator (Philox-4x32-10). Each draw takes the next stream number, so
+ * a generator's sequence of draws is reproducible from its seed and independent of the backend:
+ * `uniform` gives bitwise-identical values on the CPU and WebGPU backends.
+ */
+export class Generator {
+  #key: [number, number];
+  #draws = 0;
+
+  /** `seed` is an integer in [0, 2^53); its low and high 32 bits form the Philox key. */
+  constructor(seed = 0) {
+    if (!Number.isSafeInteger(seed) || seed < 0) fail('Generator', `seed must be a non-negative safe integer, got ${seed}`);
+    this.#key = [seed >>> 0, Math.floor(seed / 2 ** 32) >>> 0];
+  }
+
+  /** Snapshot for checkpoints; `setState` restores it exactly. */
+  getState(): GeneratorState {
+    return { key: [...this.#key], draws: this.#draws };
+  }
+
+  setState(s: GeneratorState): void {
+    this.#key = [s.key[0] >>> 0, s.key[1] >>> 0];
+    this.#draws = s.draws;
+  }
+
+  static fromState(s: GeneratorState): Generator {
+    const g = new Generator(0);
+    g.setState(s);
+    return g;
+  }
+
+  private nextStream(): [number, number] {
+    const d = this.#draws++;
+    return [d >>> 0, Math.floor(d / 2 ** 32) >>> 0];
+  }
+
+  /** Independent child generators (keys derived with Philox from this key and a fresh stream). */
+  split(n = 2): Generator[] {
+    const [s0, s1] = this.nextStream();
+    const out: Generator[] = [];
+    for (let i = 0; i < n; i++) {
+      const w = philox4x32(i, 0xffffffff, s0, s1, this.#key[0], this.#key[1]);
+      const g = new Generator(0);
+      g.setState({ key: [w[0]!, w[1]!], draws: 0 });
+      out.push(g);
+    }
+    return out;
+  }
+
+  /** Uniform draws in [low, high). */
+  uniform(shape: readonly number[], low = 0, high = 1, opts: DrawOptions = {}): Tensor {
+    const s = checkShape('uniform', shape);
+    const dtype: DType = opts.dtype ?? 'float32';
+    const u = runPrimitive('randomUniform', [], { key: [...this.#key], stream: this.nextStream(), offset: 0 }, s, dtype);
+    if (low === 0 && high === 1) return u;
+    return add(mul(u, high - low), low);
+  }
+
+  /** Normal draws by Box-Muller: sqrt(-2 log(1 - u1)) cos(2 pi u2), from two uniform draws. */
+  normal(shape: readonly number[], mean = 0, std = 1, opts: DrawOptions = {}): Tensor {
+    const u1 = this.uniform(shape, 0, 1, opts);
+    const u2 = this.uniform(shape, 0, 1, opts);
+    const r = sqrt(mul(log1p(neg(u1)), -2));
+    const z = mul(r, cos(mul(u2, 2 * Math.PI)));
+    if (mean === 0 && std === 1) return z;
+    return add(mul(z, std), mean);
+  }
+
+  /** Bool draws, true with probability p (a number or a tensor that broadcasts). */
+  bernoulli(p: number | Tensor, shape: readonly number[]): Tensor {
+    return lt(this.uniform(shape), p);
+  }
+
+  /** Integers in [low, high), int32. */
+  randint(low: number, high: number, shape: readonly number[]): Tensor {
+    if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) fail('randint', `need integers low < high, got ${low}, ${high}`);
+    if (high - low > 2 ** 24) fail('randint', `range ${high - low} exceeds 2^24 (the resolution of one uniform draw)`);
+    const u = this.uniform(shape);
+    return add(cast(floor(mul(u, high - low)), 'int32'), low);
+  }
+
+  /** A random permutation of 0..n-1 (int32), by Fisher-Yates on the generator's words. */
+  permutation(n: number): Tensor {
+    if (!Number.isInteger(n) || n < 0) fail('permutation', `n must be a non-negative integer, got ${n}`);
+    const words = uniformBits(Math.max(n, 1), this.#key, this.nextStream());
+    const perm = new Int32Array(n);
+    for (let i = 0; i < n; i++) perm[i] = i;
+    for (let i = n - 1; i > 0; i--) {
+      // Multiply-shift maps a 32-bit word to [0, i] with bias below 2^-32 * n.
+      const j = Math.floor((words[i]! / 2 ** 32) * (i + 1));
+      const t = perm[i]!;
+      perm[i] = perm[j]!;
+      perm[j] = t;
+    }
+    return tensorFromArray(perm, [n], 'int32');
+  }
+}
+
+let defaultGenerator = new Generator(0);
+
+/** Reseeds the default generator used by the free functions `uniform`, `normal`, ... */
+export function seed(s: number): void {
+  defaultGenerator = new Generator(s);
+}
+
+export function getDefaultGenerator(): Generator {
+  return defaultGenerator;
+}
+
+export const uniform = (shape: readonly number[], low = 0, high = 1, opts?: DrawOptions): Tensor =>
+  defaultGenerator.uniform(shape, low, high, opts);
+export const normal = (shape: readonly number[], mean = 0, std = 1, opts?: DrawOptions): Tensor =>
+  defaultGenerator.normal(shape, mean, std, opts);
+export const bernoulli = (p: number | Tensor, shape: readonly number[]): Tensor => defaultGenerator.bernoulli(p, shape);
+export const randint = (low: number, high: number, shape: readonly number[]): Tensor => defaultGenerator.randint(low, high, shape);
+export const permutation = (n: number): Tensor => defaultGenerator.permutation(n);

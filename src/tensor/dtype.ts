@@ -1,0 +1,56 @@
+/** Element types a tensor can hold. `bool` is stored one byte per element on the CPU. */
+export type DType = 'float32' | 'float64' | 'int32' | 'bool';
+
+export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
+
+/** The typed array each dtype is stored in on the CPU (and read back into from the GPU). */
+export type ArrayFor<D extends DType> = D extends 'float32'
+  ? Float32Array
+  : D extends 'float64'
+    ? Float64Array
+    : D extends 'int32'
+      ? Int32Array
+      : Uint8Array;
+
+export const DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'bool'];
+
+export function bytesPerElement(dtype: DType): number {
+  switch (dtype) {
+    case 'float64':
+      return 8;
+    case 'bool':
+      return 1;
+    default:
+      return 4;
+  }
+}
+
+export function allocArray(dtype: DType, size: number): TypedArray {
+  switch (dtype) {
+    case 'float32':
+      return new Float32Array(size);
+    case 'float64':
+      return new Float64Array(size);
+    case 'int32':
+      return new Int32Array(size);
+    case 'bool':
+      return new Uint8Array(size);
+  }
+}
+
+export function isFloat(dtype: DType): boolean {
+  return dtype === 'float32' || dtype === 'float64';
+}
+
+/** Converts `src` into a new typed array of `dtype` (truncating towards zero for int32, like a C cast). */
+export function castArray(src: ArrayLike<number>, dtype: DType): TypedArray {
+  const out = allocArray(dtype, src.length);
+  if (dtype === 'bool') {
+    for (let i = 0; i < src.length; i++) out[i] = src[i] !== 0 ? 1 : 0;
+  } else if (dtype === 'int32') {
+    for (let i = 0; i < src.length; i++) out[i] = Math.trunc(src[i]!);
+  } else {
+    (out as Float32Array | Float64Array).set(src);
+  }
+  return out;
+}

@@ -1,0 +1,271 @@
+import type { Backend, DataHandle, KernelInput } from '../backend/backend.js';
+import { cpuBackend } from '../kernels/cpu/backend.js';
+import { type DType, type TypedArray, bytesPerElement, isFloat } from './dtype.js';
+import { fail, fmtShape } from './errors.js';
+import type { PrimitiveName, PrimitiveParams } from './primitives.js';
+import { sizeOf } from './shape.js';
+import { Tensor } from './tensor.js';
+
+/** Reference-counted storage: reshape and aliases share it; it is released when the count drops to 0. */
+export interface Storage {
+  readonly backend: Backend;
+  readonly data: DataHandle;
+  readonly bytes: number;
+  refs: number;
+}
+
+/** A recorded application of a primitive, kept on its output for reverse mode. */
+export interface Node<P extends PrimitiveName = PrimitiveName> {
+  readonly prim: P;
+  readonly inputs: readonly Tensor[];
+  readonly params: PrimitiveParams[P];
+}
+
+interface EngineState {
+  backend: Backend;
+  scopes: Set<Tensor>[];
+  liveTensors: number;
+  gradEnabled: boolean;
+  checkNumerics: boolean;
+  nextId: number;
+}
+
+const state: EngineState = {
+  backend: cpuBackend,
+  scopes: [],
+  liveTensors: 0,
+  gradEnabled: true,
+  checkNumerics: false,
+  nextId: 1,
+};
+
+const registered = new Map<string, Backend>([['cpu', cpuBackend]]);
+
+/** The backend new tensors are created on. */
+export function getBackend(): Backend {
+  return state.backend;
+}
+
+/** Makes `backend` the one new tensors are created on (see `setBackend` for selection by name). */
+export function useBackend(backend: Backend): void {
+  registered.set(backend.name, backend);
+  state.backend = backend;
+}
+
+export function registeredBackend(name: string): Backend | undefined {
+  return registered.get(name);
+}
+
+export function nextTensorId(): number {
+  return state.nextId++;
+}
+
+// ---------------------------------------------------------------- lifetimes
+
+const finalizer = new FinalizationRegistry<Storage>((storage) => {
+  // Safety net only: a tensor garbage-collected without dispose() releases its storage here.
+  if (storage.refs > 0) releaseStorage(storage, storage.refs);
+});
+
+function releaseStorage(storage: Storage, count = 1): void {
+  storage.refs -= count;
+  if (storage.refs <= 0) storage.backend.release(storage.data);
+}
+
+/** Called by the Tensor constructor: counts the tensor and puts it in the innermost tidy scope. */
+export function trackTensor(t: Tensor, storage: Storage): void {
+  state.liveTensors++;
+  finalizer.register(t, storage, t);
+  const scope = state.scopes[state.scopes.length - 1];
+  if (scope !== undefined) scope.add(t);
+}
+
+/** Called by Tensor.dispose(). */
+export function untrackTensor(t: Tensor, storage: Storage): void {
+  state.liveTensors--;
+  finalizer.unregister(t);
+  for (let i = state.scopes.length - 1; i >= 0; i--) if (state.scopes[i]!.delete(t)) break;
+  releaseStorage(storage);
+}
+
+export type TensorTree = Tensor | readonly TensorTree[] | { readonly [key: string]: TensorTree } | undefined | null;
+
+/** Every tensor in a (nested array / object) tree. */
+export function treeLeaves(tree: unknown, out: Tensor[] = []): Tensor[] {
+  if (tree instanceof Tensor) out.push(tree);
+  else if (Array.isArray(tree)) for (const x of tree) treeLeaves(x, out);
+  else if (tree !== null && typeof tree === 'object' && Object.getPrototypeOf(tree) === Object.prototype) {
+    for (const x of Object.values(tree)) treeLeaves(x, out);
+  }
+  return out;
+}
+
+/**
+ * Runs `fn` and disposes every tensor it created except those it returns (anywhere in a returned
+ * array/object tree) and those marked with `keep()`. Returned tensors move to the enclosing scope.
+ * `fn` must be synchronous; await outside the tidy.
+ */
+export function tidy<T>(fn: () => T): T {
+  const scope = new Set<Tensor>();
+  state.scopes.push(scope);
+  let result: T;
+  try {
+    result = fn();
+  } finally {
+    state.scopes.pop();
+  }
+  if (result instanceof Promise) fail('tidy', 'the function returned a Promise; tidy scopes are synchronous');
+  const keepSet = new Set(treeLeaves(result));
+  const parent = state.scopes[state.scopes.length - 1];
+  for (const t of scope) {
+    if (keepSet.has(t) || t.isKept) parent?.add(t);
+    else t.dispose();
+  }
+  return result;
+}
+
+/** Marks `t` to survive the tidy scopes it was created in (it must then be disposed by hand). */
+export function keep<T extends Tensor>(t: T): T {
+  t.markKept();
+  for (const s of state.scopes) s.delete(t);
+  return t;
+}
+
+/** Disposes every tensor in a tree. */
+export function dispose(tree: unknown): void {
+  for (const t of treeLeaves(tree)) t.dispose();
+}
+
+export interface MemoryInfo {
+  /** Tensors created and not yet disposed. */
+  numTensors: number;
+  /** Live storage buffers, all backends. */
+  numBuffers: number;
+  /** Bytes held by live storage, all backends. */
+  numBytes: number;
+  /** Bytes pooled for reuse (WebGPU). */
+  numBytesPooled: number;
+  backends: Record<string, { bytesInUse: number; bytesPooled: number; buffers: number }>;
+}
+
+export function memory(): MemoryInfo {
+  const backends: MemoryInfo['backends'] = {};
+  let numBytes = 0;
+  let numBytesPooled = 0;
+  let numBuffers = 0;
+  for (const [name, b] of registered) {
+    const m = b.memory();
+    backends[name] = m;
+    numBytes += m.bytesInUse;
+    numBytesPooled += m.bytesPooled;
+    numBuffers += m.buffers;
+  }
+  return { numTensors: state.liveTensors, numBuffers, numBytes, numBytesPooled, backends };
+}
+
+// ---------------------------------------------------------------- modes
+
+export function isGradEnabled(): boolean {
+  return state.gradEnabled;
+}
+
+/** Runs `fn` without recording anything for autodiff. */
+export function noGrad<T>(fn: () => T): T {
+  const prev = state.gradEnabled;
+  state.gradEnabled = false;
+  try {
+    return fn();
+  } finally {
+    state.gradEnabled = prev;
+  }
+}
+
+/** Runs `fn` with recording for autodiff switched on (used by nested transforms). */
+export function withGrad<T>(fn: () => T): T {
+  const prev = state.gradEnabled;
+  state.gradEnabled = true;
+  try {
+    return fn();
+  } finally {
+    state.gradEnabled = prev;
+  }
+}
+
+/**
+ * checkNumerics mode: after every float kernel, look for NaN/Inf and name the first op that
+ * produced one (with its input shapes). Slow; for debugging.
+ */
+export function setCheckNumerics(on: boolean): void {
+  state.checkNumerics = on;
+}
+
+export function isCheckNumerics(): boolean {
+  return state.checkNumerics;
+}
+
+// ---------------------------------------------------------------- creating tensors
+
+export function tensorFromStorage(storage: Storage, shape: readonly number[], dtype: DType): Tensor {
+  return new Tensor(storage, shape, dtype);
+}
+
+/** Uploads a typed array (ownership passes to the backend) as a new tensor. */
+export function tensorFromArray(data: TypedArray, shape: readonly number[], dtype: DType, backend = state.backend): Tensor {
+  if (!backend.supportsDType(dtype)) {
+    fail('tensor', `the ${backend.name} backend does not support dtype ${dtype}`);
+  }
+  const handle = backend.fromArray(data, dtype);
+  const storage: Storage = { backend, data: handle, bytes: data.length * bytesPerElement(dtype), refs: 1 };
+  return new Tensor(storage, shape, dtype);
+}
+
+// ---------------------------------------------------------------- running primitives
+
+/**
+ * Runs one primitive: the front end has already validated inputs and computed the output shape
+ * and dtype. Records a node for autodiff when an input requires a gradient.
+ */
+export function runPrimitive<P extends PrimitiveName>(
+  prim: P,
+  inputs: readonly Tensor[],
+  params: PrimitiveParams[P],
+  outShape: readonly number[],
+  outDtype: DType,
+): Tensor {
+  let backend: Backend = state.backend;
+  for (const t of inputs) {
+    t.assertAlive(prim);
+    backend = t.backend;
+  }
+  for (const t of inputs) {
+    if (t.backend !== backend) {
+      fail(prim, `inputs live on different backends (${inputs.map((x) => x.backend.name).join(', ')}); move them with .to()`);
+    }
+  }
+  if (!backend.supportsDType(outDtype)) fail(prim, `the ${backend.name} backend does not support dtype ${outDtype}`);
+  let out: Tensor;
+  if (prim === 'reshape') {
+    const storage = inputs[0]!.storageRef();
+    storage.refs++;
+    out = new Tensor(storage, outShape, outDtype);
+  } else {
+    const args: KernelInput[] = inputs.map((t) => ({ data: t.storageRef().data, shape: t.shape, dtype: t.dtype }));
+    const kernel = backend.kernels[prim as Exclude<P, 'reshape'>] as (
+      i: readonly KernelInput[],
+      p: PrimitiveParams[P],
+      o: { shape: readonly number[]; dtype: DType },
+    ) => DataHandle;
+    const data = kernel(args, params, { shape: outShape, dtype: outDtype });
+    const size = sizeOf(outShape);
+    const storage: Storage = { backend, data, bytes: size * bytesPerElement(outDtype), refs: 1 };
+    out = new Tensor(storage, outShape, outDtype);
+    if (state.checkNumerics && isFloat(outDtype)) {
+      const op = prim === 'unary' || prim === 'binary' || prim === 'reduce' ? `${prim}(${(params as { op: string }).op})` : prim;
+      backend.checkFinite(data, outDtype, size, `${op} with inputs ${inputs.map((t) => fmtShape(t.shape)).join(', ')}`);
+    }
+  }
+  if (state.gradEnabled && isFloat(outDtype) && inputs.some((t) => t.requiresGrad)) {
+    out.setNode({ prim, inputs: [...inputs], params });
+  }
+  return out;
+}
