@@ -1,0 +1,70 @@
+/**
+ * The contract between WGSL kernel builders (src/kernels/wgsl/*) and the WebGPU runtime
+ * (src/backend/webgpu/runtime.ts). A builder is a pure function of shapes and parameters that
+ * returns a Program; the runtime compiles (cached by `key`), binds and dispatches it.
+ *
+ * Binding layout, always:
+ *   @group(0) @binding(0)            var<uniform> u : Uniforms;          (the `uniforms` bytes)
+ *   @group(0) @binding(1 .. n)       var<storage, read> in_i : array<...>; (inputs, in order)
+ *   @group(0) @binding(n + 1)        var<storage, read_write> out : array<...>;
+ * plus, when `extraOutputs` > 0, further read_write buffers after `out` (for example an error flag).
+ *
+ * Element types on the GPU: float32 -> f32, int32 -> i32, bool -> u32 (one element per 32-bit word).
+ */
+export interface Program {
+  /** Pipeline cache key: the op and every choice that changes the WGSL text (never plain sizes). */
+  readonly key: string;
+  /** The WGSL source, entry point `main`. */
+  readonly wgsl: string;
+  /** Workgroups to dispatch (each <= maxComputeWorkgroupsPerDimension). */
+  readonly workgroups: readonly [number, number, number];
+  /** Uniform bytes (sizes, strides, parameters), a multiple of 16 bytes. */
+  readonly uniforms: ArrayBuffer;
+}
+
+/** Device facts a builder may use to choose a variant. */
+export interface ProgramContext {
+  readonly maxInvocationsPerWorkgroup: number;
+  readonly maxWorkgroupSizeX: number;
+  readonly maxWorkgroupSizeY: number;
+  readonly maxWorkgroupsPerDimension: number;
+  readonly maxWorkgroupStorageSize: number;
+}
+
+/** Packs u32/i32/f32 fields into a uniform buffer padded to 16 bytes. */
+export class UniformWriter {
+  #words: { v: number; t: 'u32' | 'i32' | 'f32' }[] = [];
+  u32(...vs: number[]): this {
+    for (const v of vs) this.#words.push({ v, t: 'u32' });
+    return this;
+  }
+  i32(...vs: number[]): this {
+    for (const v of vs) this.#words.push({ v, t: 'i32' });
+    return this;
+  }
+  f32(...vs: number[]): this {
+    for (const v of vs) this.#words.push({ v, t: 'f32' });
+    return this;
+  }
+  finish(): ArrayBuffer {
+    const n = Math.max(4, Math.ceil(this.#words.length / 4) * 4);
+    const buf = new ArrayBuffer(n * 4);
+    const dv = new DataView(buf);
+    this.#words.forEach(({ v, t }, i) => {
+      if (t === 'u32') dv.setUint32(i * 4, v >>> 0, true);
+      else if (t === 'i32') dv.setInt32(i * 4, v | 0, true);
+      else dv.setFloat32(i * 4, v, true);
+    });
+    return buf;
+  }
+}
+
+/**
+ * Splits `total` workgroups into a 2-D grid within the per-dimension limit; the shader recovers
+ * the linear index as `wg.x + wg.y * num_workgroups.x`.
+ */
+export function grid1d(total: number, limit: number): [number, number, number] {
+  if (total <= limit) return [Math.max(total, 1), 1, 1];
+  const y = Math.ceil(total / limit);
+  return [Math.ceil(total / y), y, 1];
+}
