@@ -2,10 +2,12 @@
  * tessera: tensors with reverse-mode autodiff of any order, on a float64-capable CPU backend and
  * hand-written WGSL kernels on WebGPU.
  */
-export type { Backend, BackendMemory, KernelTable } from './backend/backend.js';
-export { gradcheck, type GradcheckOptions, type GradcheckResult } from './autograd/gradcheck.js';
+
+export { type GradcheckOptions, type GradcheckResult, gradcheck } from './autograd/gradcheck.js';
 export { gradRules, unbroadcast } from './autograd/rules.js';
-export { grad, type GradOptions, type Tree, valueAndGrad, vjp } from './autograd/transforms.js';
+export { type GradOptions, grad, type Tree, valueAndGrad, vjp } from './autograd/transforms.js';
+export type { Backend, BackendMemory, KernelTable } from './backend/backend.js';
+export { type BackendChoice, getBackendInfo, setBackend } from './backend/select.js';
 export { cpuBackend } from './kernels/cpu/backend.js';
 export {
   bernoulli,
@@ -19,15 +21,14 @@ export {
   uniform,
 } from './random/generator.js';
 export { philox4x32, uniformBits, wordToUniform } from './random/philox.js';
-export { setBackend, getBackendInfo, type BackendChoice } from './backend/select.js';
 export type { DType, TypedArray } from './tensor/dtype.js';
 export {
   dispose,
   getBackend,
   isCheckNumerics,
   keep,
-  memory,
   type MemoryInfo,
+  memory,
   noGrad,
   setCheckNumerics,
   tidy,

@@ -36,7 +36,10 @@ function topoOrder(output: Tensor): Tensor[] {
  */
 export function backward(output: Tensor, seed: Tensor, targets: readonly Tensor[]): (Tensor | null)[] {
   if (!(seed.shape.length === output.shape.length && seed.shape.every((d, i) => d === output.shape[i]))) {
-    fail('backward', `cotangent of shape ${fmtShape(seed.shape)} does not match output of shape ${fmtShape(output.shape)}`);
+    fail(
+      'backward',
+      `cotangent of shape ${fmtShape(seed.shape)} does not match output of shape ${fmtShape(output.shape)}`,
+    );
   }
   const order = topoOrder(output);
   const targetSet = new Set(targets);

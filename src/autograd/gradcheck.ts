@@ -1,9 +1,9 @@
+import { cpuBackend } from '../kernels/cpu/backend.js';
+import { uniformBits, wordToUniform } from '../random/philox.js';
 import { keep, tensorFromArray, tidy } from '../tensor/engine.js';
 import { fail, fmtShape } from '../tensor/errors.js';
 import { mul, sum } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { cpuBackend } from '../kernels/cpu/backend.js';
-import { uniformBits, wordToUniform } from '../random/philox.js';
 import { grad } from './transforms.js';
 
 export interface GradcheckOptions {
@@ -41,12 +41,17 @@ function toCpu64(x: Tensor): Tensor {
  * const r = gradcheck((x) => x.tanh().sum(), [tensor([0.1, -2, 3])]);
  * r.ok; // true
  */
-export function gradcheck(f: (...xs: Tensor[]) => Tensor, inputs: Tensor[], opts: GradcheckOptions = {}): GradcheckResult {
+export function gradcheck(
+  f: (...xs: Tensor[]) => Tensor,
+  inputs: Tensor[],
+  opts: GradcheckOptions = {},
+): GradcheckResult {
   const eps = opts.eps ?? 1e-6;
   const atol = opts.atol ?? 1e-5;
   const rtol = opts.rtol ?? 1e-4;
   for (const x of inputs) {
-    if (x.backend.name !== 'cpu') fail('gradcheck', `inputs must live on the CPU backend, got ${x.backend.name} ${fmtShape(x.shape)}`);
+    if (x.backend.name !== 'cpu')
+      fail('gradcheck', `inputs must live on the CPU backend, got ${x.backend.name} ${fmtShape(x.shape)}`);
   }
   const xs = inputs.map(toCpu64);
   let weights: Tensor | null = null;
@@ -55,7 +60,14 @@ export function gradcheck(f: (...xs: Tensor[]) => Tensor, inputs: Tensor[], opts
     if (y.size === 1) return sum(y);
     if (weights === null || weights.size !== y.size) {
       const bits = uniformBits(y.size, [opts.seed ?? 0, 0x5eed], [0, 0]);
-      weights = keep(tensorFromArray(Float64Array.from(bits, (w) => wordToUniform(w) * 2 - 1), y.shape, 'float64', cpuBackend));
+      weights = keep(
+        tensorFromArray(
+          Float64Array.from(bits, (w) => wordToUniform(w) * 2 - 1),
+          y.shape,
+          'float64',
+          cpuBackend,
+        ),
+      );
     }
     return sum(mul(y, weights));
   };

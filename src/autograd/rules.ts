@@ -85,7 +85,13 @@ const unaryRules: { readonly [U in UnaryOp]: UnaryRule } = {
   round: () => null,
 };
 
-type BinaryRule = (a: Tensor, b: Tensor, out: Tensor, g: Tensor, needs: readonly boolean[]) => [Tensor | null, Tensor | null];
+type BinaryRule = (
+  a: Tensor,
+  b: Tensor,
+  out: Tensor,
+  g: Tensor,
+  needs: readonly boolean[],
+) => [Tensor | null, Tensor | null];
 
 /** Weight of `a` in max/min: 1 where it wins, 1/2 on ties (the gradient is split), 0 where it loses. */
 function winWeight(wins: Tensor, a: Tensor, b: Tensor): Tensor {
@@ -222,7 +228,14 @@ export const gradRules: { readonly [P in PrimitiveName]: GradRule<P> } = {
     return inputs.map((t, i) => {
       const starts = t.shape.map((_, a) => (a === params.axis ? start : 0));
       start += t.shape[params.axis]!;
-      return needs[i] ? slicePrimitive(g, starts, t.shape.map(() => 1), [...t.shape]) : null;
+      return needs[i]
+        ? slicePrimitive(
+            g,
+            starts,
+            t.shape.map(() => 1),
+            [...t.shape],
+          )
+        : null;
     });
   },
 
@@ -248,7 +261,10 @@ export function applyRule<P extends PrimitiveName>(prim: P, ctx: RuleContext<P>,
   grads.forEach((gi, i) => {
     const x = ctx.inputs[i]!;
     if (gi !== null && !shapesEqual(gi.shape, x.shape)) {
-      fail(`grad(${prim})`, `rule returned a cotangent of shape ${fmtShape(gi.shape)} for an input of shape ${fmtShape(x.shape)}`);
+      fail(
+        `grad(${prim})`,
+        `rule returned a cotangent of shape ${fmtShape(gi.shape)} for an input of shape ${fmtShape(x.shape)}`,
+      );
     }
   });
   return grads;

@@ -48,7 +48,8 @@ function leaves(tree: unknown, out: Tensor[] = []): Tensor[] {
  * an outer variable, the alias is a recorded identity, so outer transforms see through it.
  */
 function differentiableAlias(x: Tensor, op: string): Tensor {
-  if (!isFloat(x.dtype)) fail(op, `can only differentiate with respect to float tensors, got ${x.dtype} ${fmtShape(x.shape)}`);
+  if (!isFloat(x.dtype))
+    fail(op, `can only differentiate with respect to float tensors, got ${x.dtype} ${fmtShape(x.shape)}`);
   if (x.requiresGrad) return withGrad(() => runPrimitive('reshape', [x], { shape: [...x.shape] }, x.shape, x.dtype));
   const s = x.storageRef();
   s.refs++;
@@ -70,7 +71,8 @@ function runGrad(f: (...args: never[]) => unknown, opts: GradOptions, args: Args
   const argnums = opts.argnums ?? 0;
   const nums = typeof argnums === 'number' ? [argnums] : [...argnums];
   for (const n of nums) {
-    if (!Number.isInteger(n) || n < 0 || n >= args.length) fail(op, `argnums ${n} is out of range for ${args.length} arguments`);
+    if (!Number.isInteger(n) || n < 0 || n >= args.length)
+      fail(op, `argnums ${n} is out of range for ${args.length} arguments`);
   }
   depth++;
   const outer = depth > 1;
@@ -96,7 +98,10 @@ function runGrad(f: (...args: never[]) => unknown, opts: GradOptions, args: Args
       [value, aux] = result as [unknown, unknown];
     }
     if (!(value instanceof Tensor) || value.size !== 1 || !isFloat(value.dtype)) {
-      fail(op, `f must return a float tensor with one element, got ${value instanceof Tensor ? `${value.dtype} ${fmtShape(value.shape)}` : typeof value}`);
+      fail(
+        op,
+        `f must return a float tensor with one element, got ${value instanceof Tensor ? `${value.dtype} ${fmtShape(value.shape)}` : typeof value}`,
+      );
     }
     const run = outer ? withGrad : noGrad;
     const grads = run(() => {
@@ -155,7 +160,10 @@ export function valueAndGrad<A extends unknown[], R = Tensor>(
  * `vjpFn(cotangent)` gives the cotangents of every primal. Intermediates stay alive until the
  * caller disposes them (wrap both calls in one `tidy`).
  */
-export function vjp<P extends Tensor[]>(f: (...primals: P) => Tensor, ...primals: P): [Tensor, (cotangent: Tensor) => Tensor[]] {
+export function vjp<P extends Tensor[]>(
+  f: (...primals: P) => Tensor,
+  ...primals: P
+): [Tensor, (cotangent: Tensor) => Tensor[]] {
   const aliases = primals.map((p) => differentiableAlias(p, 'vjp')) as P;
   depth++;
   let out: Tensor;

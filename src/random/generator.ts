@@ -27,7 +27,8 @@ export class Generator {
 
   /** `seed` is an integer in [0, 2^53); its low and high 32 bits form the Philox key. */
   constructor(seed = 0) {
-    if (!Number.isSafeInteger(seed) || seed < 0) fail('Generator', `seed must be a non-negative safe integer, got ${seed}`);
+    if (!Number.isSafeInteger(seed) || seed < 0)
+      fail('Generator', `seed must be a non-negative safe integer, got ${seed}`);
     this.#key = [seed >>> 0, Math.floor(seed / 2 ** 32) >>> 0];
   }
 
@@ -69,7 +70,13 @@ export class Generator {
   uniform(shape: readonly number[], low = 0, high = 1, opts: DrawOptions = {}): Tensor {
     const s = checkShape('uniform', shape);
     const dtype: DType = opts.dtype ?? 'float32';
-    const u = runPrimitive('randomUniform', [], { key: [...this.#key], stream: this.nextStream(), offset: 0 }, s, dtype);
+    const u = runPrimitive(
+      'randomUniform',
+      [],
+      { key: [...this.#key], stream: this.nextStream(), offset: 0 },
+      s,
+      dtype,
+    );
     if (low === 0 && high === 1) return u;
     return add(mul(u, high - low), low);
   }
@@ -91,7 +98,8 @@ export class Generator {
 
   /** Integers in [low, high), int32. */
   randint(low: number, high: number, shape: readonly number[]): Tensor {
-    if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low) fail('randint', `need integers low < high, got ${low}, ${high}`);
+    if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low)
+      fail('randint', `need integers low < high, got ${low}, ${high}`);
     if (high - low > 2 ** 24) fail('randint', `range ${high - low} exceeds 2^24 (the resolution of one uniform draw)`);
     const u = this.uniform(shape);
     return add(cast(floor(mul(u, high - low)), 'int32'), low);
@@ -130,5 +138,6 @@ export const uniform = (shape: readonly number[], low = 0, high = 1, opts?: Draw
 export const normal = (shape: readonly number[], mean = 0, std = 1, opts?: DrawOptions): Tensor =>
   defaultGenerator.normal(shape, mean, std, opts);
 export const bernoulli = (p: number | Tensor, shape: readonly number[]): Tensor => defaultGenerator.bernoulli(p, shape);
-export const randint = (low: number, high: number, shape: readonly number[]): Tensor => defaultGenerator.randint(low, high, shape);
+export const randint = (low: number, high: number, shape: readonly number[]): Tensor =>
+  defaultGenerator.randint(low, high, shape);
 export const permutation = (n: number): Tensor => defaultGenerator.permutation(n);

@@ -58,7 +58,12 @@ export function wordToUniform(w: number): number {
  * The layout shared by every backend: element i of a draw with key `key`, stream `stream` and
  * block offset `offset` is word (i mod 4) of philox(counter = (floor(i / 4) + offset, 0, stream0, stream1), key).
  */
-export function uniformBits(n: number, key: readonly [number, number], stream: readonly [number, number], offset = 0): Uint32Array {
+export function uniformBits(
+  n: number,
+  key: readonly [number, number],
+  stream: readonly [number, number],
+  offset = 0,
+): Uint32Array {
   const out = new Uint32Array(n);
   const block = new Uint32Array(4);
   for (let b = 0; b * 4 < n; b++) {

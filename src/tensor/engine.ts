@@ -1,6 +1,6 @@
 import type { Backend, DataHandle, KernelInput } from '../backend/backend.js';
 import { cpuBackend } from '../kernels/cpu/backend.js';
-import { type DType, type TypedArray, bytesPerElement, isFloat } from './dtype.js';
+import { bytesPerElement, type DType, isFloat, type TypedArray } from './dtype.js';
 import { fail, fmtShape } from './errors.js';
 import type { PrimitiveName, PrimitiveParams } from './primitives.js';
 import { sizeOf } from './shape.js';
@@ -210,7 +210,12 @@ export function tensorFromStorage(storage: Storage, shape: readonly number[], dt
 }
 
 /** Uploads a typed array (ownership passes to the backend) as a new tensor. */
-export function tensorFromArray(data: TypedArray, shape: readonly number[], dtype: DType, backend = state.backend): Tensor {
+export function tensorFromArray(
+  data: TypedArray,
+  shape: readonly number[],
+  dtype: DType,
+  backend = state.backend,
+): Tensor {
   if (!backend.supportsDType(dtype)) {
     fail('tensor', `the ${backend.name} backend does not support dtype ${dtype}`);
   }
@@ -239,7 +244,10 @@ export function runPrimitive<P extends PrimitiveName>(
   }
   for (const t of inputs) {
     if (t.backend !== backend) {
-      fail(prim, `inputs live on different backends (${inputs.map((x) => x.backend.name).join(', ')}); move them with .to()`);
+      fail(
+        prim,
+        `inputs live on different backends (${inputs.map((x) => x.backend.name).join(', ')}); move them with .to()`,
+      );
     }
   }
   if (!backend.supportsDType(outDtype)) fail(prim, `the ${backend.name} backend does not support dtype ${outDtype}`);
@@ -260,7 +268,8 @@ export function runPrimitive<P extends PrimitiveName>(
     const storage: Storage = { backend, data, bytes: size * bytesPerElement(outDtype), refs: 1 };
     out = new Tensor(storage, outShape, outDtype);
     if (state.checkNumerics && isFloat(outDtype)) {
-      const op = prim === 'unary' || prim === 'binary' || prim === 'reduce' ? `${prim}(${(params as { op: string }).op})` : prim;
+      const op =
+        prim === 'unary' || prim === 'binary' || prim === 'reduce' ? `${prim}(${(params as { op: string }).op})` : prim;
       backend.checkFinite(data, outDtype, size, `${op} with inputs ${inputs.map((t) => fmtShape(t.shape)).join(', ')}`);
     }
   }

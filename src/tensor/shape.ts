@@ -58,7 +58,10 @@ export function broadcastMany(op: string, shapes: readonly Shape[]): number[] {
 /** Normalises a possibly negative axis against `rank`, with a clear error when out of range. */
 export function normalizeAxis(op: string, axis: number, rank: number): number {
   if (!Number.isInteger(axis) || axis < -rank || axis >= rank) {
-    fail(op, `axis ${axis} is out of range for a tensor of rank ${rank} (expected an integer in [${-rank}, ${rank - 1}])`);
+    fail(
+      op,
+      `axis ${axis} is out of range for a tensor of rank ${rank} (expected an integer in [${-rank}, ${rank - 1}])`,
+    );
   }
   return axis < 0 ? axis + rank : axis;
 }

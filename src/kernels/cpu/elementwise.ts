@@ -36,8 +36,9 @@ const binaryFns: { readonly [B in BinaryOp]: F2 } = {
   mul: (a, b) => a * b,
   div: (a, b) => a / b,
   pow: Math.pow,
-  maximum: (a, b) => (a !== a || b !== b ? Number.NaN : a > b ? a : b),
-  minimum: (a, b) => (a !== a || b !== b ? Number.NaN : a < b ? a : b),
+  // Math.max/min propagate NaN, as the primitive requires.
+  maximum: Math.max,
+  minimum: Math.min,
   atan2: Math.atan2,
 };
 

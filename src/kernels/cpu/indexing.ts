@@ -13,7 +13,8 @@ function baseOffsets(shape: readonly number[], target: readonly number[], axis: 
 }
 
 function checkIndex(op: string, i: number, n: number, shape: readonly number[], axis: number): void {
-  if (i < 0 || i >= n) fail(op, `index ${i} is out of range for axis ${axis} of size ${n} (input shape ${fmtShape(shape)})`);
+  if (i < 0 || i >= n)
+    fail(op, `index ${i} is out of range for axis ${axis} of size ${n} (input shape ${fmtShape(shape)})`);
 }
 
 export const gather: Kernel<'gather'> = (inputs, { axis }, out) => {

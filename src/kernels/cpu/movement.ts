@@ -10,12 +10,23 @@ function gatherBy(x: Arr, offsets: Int32Array, y: Arr): Arr {
 export const permute: Kernel<'permute'> = (inputs, { perm }, out) => {
   const x = inputs[0]!;
   const s = stridesOf(x.shape);
-  return gatherBy(x.data as Arr, stridedOffsets(out.shape, perm.map((p) => s[p]!)), alloc(out.dtype, out.shape));
+  return gatherBy(
+    x.data as Arr,
+    stridedOffsets(
+      out.shape,
+      perm.map((p) => s[p]!),
+    ),
+    alloc(out.dtype, out.shape),
+  );
 };
 
 export const expand: Kernel<'expand'> = (inputs, _p, out) => {
   const x = inputs[0]!;
-  return gatherBy(x.data as Arr, stridedOffsets(out.shape, broadcastStrides(x.shape, out.shape)), alloc(out.dtype, out.shape));
+  return gatherBy(
+    x.data as Arr,
+    stridedOffsets(out.shape, broadcastStrides(x.shape, out.shape)),
+    alloc(out.dtype, out.shape),
+  );
 };
 
 export const slice: Kernel<'slice'> = (inputs, { starts, steps }, out) => {

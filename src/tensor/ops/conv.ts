@@ -24,7 +24,8 @@ export interface ConvTranspose2dOptions extends Conv2dOptions {
 
 function pair(op: string, name: string, v: Pair | undefined, dflt: number, min: number): [number, number] {
   const p: [number, number] = v === undefined ? [dflt, dflt] : typeof v === 'number' ? [v, v] : [v[0], v[1]];
-  if (!p.every((x) => Number.isInteger(x) && x >= min)) fail(op, `${name} must be integers >= ${min}, got [${p.join(',')}]`);
+  if (!p.every((x) => Number.isInteger(x) && x >= min))
+    fail(op, `${name} must be integers >= ${min}, got [${p.join(',')}]`);
   return p;
 }
 
@@ -73,12 +74,18 @@ export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
     fail(op, `input channels ${c} and output channels ${o} must be divisible by groups ${p.groups}`);
   }
   if (cg * p.groups !== c) {
-    fail(op, `weight ${fmtShape(w.shape)} expects ${cg * p.groups} input channels (groups ${p.groups}), input ${fmtShape(x.shape)} has ${c}`);
+    fail(
+      op,
+      `weight ${fmtShape(w.shape)} expects ${cg * p.groups} input channels (groups ${p.groups}), input ${fmtShape(x.shape)} has ${c}`,
+    );
   }
   const oh = convOutSize(h, kh, p.stride[0], p.padding[0], p.dilation[0]);
   const ow = convOutSize(wd, kw, p.stride[1], p.padding[1], p.dilation[1]);
   if (oh <= 0 || ow <= 0) {
-    fail(op, `input ${fmtShape(x.shape)} is too small for kernel ${kh}x${kw} (dilation ${p.dilation}, padding ${p.padding}): output ${oh}x${ow}`);
+    fail(
+      op,
+      `input ${fmtShape(x.shape)} is too small for kernel ${kh}x${kw} (dilation ${p.dilation}, padding ${p.padding}): output ${oh}x${ow}`,
+    );
   }
   const y = runPrimitive('conv2d', [x, w], p, [n, o, oh, ow], x.dtype);
   return addBias(op, y, opts.bias);
@@ -88,7 +95,12 @@ export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
  * Gradient of conv2d with respect to its input (a transposed convolution): dy [N, O, oH, oW],
  * w [O, C/groups, kH, kW] -> [N, C, H, W] for the given input shape.
  */
-export function conv2dBackwardInput(dy: Tensor, w: Tensor, inputShape: readonly number[], opts: Conv2dOptions = {}): Tensor {
+export function conv2dBackwardInput(
+  dy: Tensor,
+  w: Tensor,
+  inputShape: readonly number[],
+  opts: Conv2dOptions = {},
+): Tensor {
   const op = 'conv2dBackwardInput';
   checkFloat4(op, 'dy', dy);
   checkFloat4(op, 'weight', w);
@@ -97,14 +109,29 @@ export function conv2dBackwardInput(dy: Tensor, w: Tensor, inputShape: readonly 
   const [o, cg, kh, kw] = w.shape as [number, number, number, number];
   const oh = convOutSize(h, kh, p.stride[0], p.padding[0], p.dilation[0]);
   const ow = convOutSize(wd, kw, p.stride[1], p.padding[1], p.dilation[1]);
-  if (inputShape.length !== 4 || dy.shape[0] !== n || dy.shape[1] !== o || dy.shape[2] !== oh || dy.shape[3] !== ow || cg * p.groups !== c) {
-    fail(op, `dy ${fmtShape(dy.shape)} and weight ${fmtShape(w.shape)} do not fit input shape ${fmtShape(inputShape)} (expected dy [${n},${o},${oh},${ow}])`);
+  if (
+    inputShape.length !== 4 ||
+    dy.shape[0] !== n ||
+    dy.shape[1] !== o ||
+    dy.shape[2] !== oh ||
+    dy.shape[3] !== ow ||
+    cg * p.groups !== c
+  ) {
+    fail(
+      op,
+      `dy ${fmtShape(dy.shape)} and weight ${fmtShape(w.shape)} do not fit input shape ${fmtShape(inputShape)} (expected dy [${n},${o},${oh},${ow}])`,
+    );
   }
   return runPrimitive(op, [dy, w], { ...p, inputShape: [...inputShape] }, inputShape, dy.dtype);
 }
 
 /** Gradient of conv2d with respect to its weight: x [N, C, H, W], dy [N, O, oH, oW] -> [O, C/groups, kH, kW]. */
-export function conv2dBackwardFilter(x: Tensor, dy: Tensor, filterShape: readonly number[], opts: Conv2dOptions = {}): Tensor {
+export function conv2dBackwardFilter(
+  x: Tensor,
+  dy: Tensor,
+  filterShape: readonly number[],
+  opts: Conv2dOptions = {},
+): Tensor {
   const op = 'conv2dBackwardFilter';
   checkFloat4(op, 'input', x);
   checkFloat4(op, 'dy', dy);
@@ -113,8 +140,18 @@ export function conv2dBackwardFilter(x: Tensor, dy: Tensor, filterShape: readonl
   const [o, cg, kh, kw] = filterShape as [number, number, number, number];
   const oh = convOutSize(h, kh, p.stride[0], p.padding[0], p.dilation[0]);
   const ow = convOutSize(wd, kw, p.stride[1], p.padding[1], p.dilation[1]);
-  if (filterShape.length !== 4 || dy.shape[0] !== n || dy.shape[1] !== o || dy.shape[2] !== oh || dy.shape[3] !== ow || cg * p.groups !== c) {
-    fail(op, `input ${fmtShape(x.shape)} and dy ${fmtShape(dy.shape)} do not fit filter shape ${fmtShape(filterShape)} (expected dy [${n},${o},${oh},${ow}])`);
+  if (
+    filterShape.length !== 4 ||
+    dy.shape[0] !== n ||
+    dy.shape[1] !== o ||
+    dy.shape[2] !== oh ||
+    dy.shape[3] !== ow ||
+    cg * p.groups !== c
+  ) {
+    fail(
+      op,
+      `input ${fmtShape(x.shape)} and dy ${fmtShape(dy.shape)} do not fit filter shape ${fmtShape(filterShape)} (expected dy [${n},${o},${oh},${ow}])`,
+    );
   }
   return runPrimitive(op, [x, dy], { ...p, filterShape: [...filterShape] }, filterShape, x.dtype);
 }
@@ -131,7 +168,8 @@ export function convTranspose2d(x: Tensor, w: Tensor, opts: ConvTranspose2dOptio
   const op2 = pair(op, 'outputPadding', opts.outputPadding, 0, 0);
   const [n, cin, h, wd] = x.shape as [number, number, number, number];
   const [wi, coutG, kh, kw] = w.shape as [number, number, number, number];
-  if (wi !== cin) fail(op, `weight ${fmtShape(w.shape)} expects ${wi} input channels, input ${fmtShape(x.shape)} has ${cin}`);
+  if (wi !== cin)
+    fail(op, `weight ${fmtShape(w.shape)} expects ${wi} input channels, input ${fmtShape(x.shape)} has ${cin}`);
   if (op2[0] >= Math.max(p.stride[0], p.dilation[0]) || op2[1] >= Math.max(p.stride[1], p.dilation[1])) {
     fail(op, `outputPadding [${op2}] must be smaller than stride or dilation`);
   }
@@ -157,7 +195,16 @@ function windows(op: string, x: Tensor, kernel: Pair, opts: Pool2dOptions, padVa
   const oh = convOutSize(x.shape[2]!, k[0], s[0], p[0], 1);
   const ow = convOutSize(x.shape[3]!, k[1], s[1], p[1], 1);
   if (oh <= 0 || ow <= 0) fail(op, `input ${fmtShape(x.shape)} is too small for kernel [${k}]`);
-  const xp = pad(x, [[0, 0], [0, 0], [p[0], p[0]], [p[1], p[1]]], padValue);
+  const xp = pad(
+    x,
+    [
+      [0, 0],
+      [0, 0],
+      [p[0], p[0]],
+      [p[1], p[1]],
+    ],
+    padValue,
+  );
   const views: Tensor[] = [];
   for (let i = 0; i < k[0]; i++) {
     for (let j = 0; j < k[1]; j++) {

@@ -68,7 +68,8 @@ export function tensor(values: NestedArray | TypedArray, opts: CreateOptions = {
       shape = target;
     }
   }
-  if (sizeOf(shape) !== flat.length) fail(op, `shape ${fmtShape(shape)} needs ${sizeOf(shape)} values, got ${flat.length}`);
+  if (sizeOf(shape) !== flat.length)
+    fail(op, `shape ${fmtShape(shape)} needs ${sizeOf(shape)} values, got ${flat.length}`);
   return tensorFromArray(castArray(flat, dtype), shape, dtype);
 }
 

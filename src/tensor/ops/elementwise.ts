@@ -16,7 +16,7 @@ export function withArgs(op: string, args: readonly TensorLike[], f: (ts: Tensor
   const out = f(conv.map((c) => c.t));
   for (const c of conv) {
     if (!c.temp) continue;
-    if (out.node !== null && out.node.inputs.includes(c.t)) out.adopt(c.t);
+    if (out.node?.inputs.includes(c.t)) out.adopt(c.t);
     else if (c.t !== out) c.t.dispose();
   }
   return out;
@@ -24,7 +24,7 @@ export function withArgs(op: string, args: readonly TensorLike[], f: (ts: Tensor
 
 function unary(op: UnaryOp, xLike: TensorLike): Tensor {
   return withArgs(op, [xLike], ([x]) => {
-    if (!isFloat(x!.dtype) && !(op === 'neg' || op === 'abs' || op === 'sign') ) {
+    if (!isFloat(x!.dtype) && !(op === 'neg' || op === 'abs' || op === 'sign')) {
       fail(op, `expected a float tensor, got ${x!.dtype} of shape ${fmtShape(x!.shape)}; cast it first`);
     }
     if (x!.dtype === 'bool') fail(op, `expected a numeric tensor, got bool of shape ${fmtShape(x!.shape)}`);
@@ -54,7 +54,10 @@ export const round = (x: TensorLike): Tensor => unary('round', x);
 function binary(op: BinaryOp, aLike: TensorLike, bLike: TensorLike): Tensor {
   return withArgs(op, [aLike, bLike], ([a, b]) => {
     if (a!.dtype !== b!.dtype) {
-      fail(op, `dtypes differ: ${a!.dtype} ${fmtShape(a!.shape)} and ${b!.dtype} ${fmtShape(b!.shape)}; cast one first`);
+      fail(
+        op,
+        `dtypes differ: ${a!.dtype} ${fmtShape(a!.shape)} and ${b!.dtype} ${fmtShape(b!.shape)}; cast one first`,
+      );
     }
     if (a!.dtype === 'bool') fail(op, `expected numeric tensors, got bool`);
     if (!isFloat(a!.dtype) && (op === 'pow' || op === 'atan2')) fail(op, `expected float tensors, got ${a!.dtype}`);
@@ -78,7 +81,10 @@ export const atan2 = (a: TensorLike, b: TensorLike): Tensor => binary('atan2', a
 function compare(op: CompareOp, aLike: TensorLike, bLike: TensorLike): Tensor {
   return withArgs(op, [aLike, bLike], ([a, b]) => {
     if (a!.dtype !== b!.dtype) {
-      fail(op, `dtypes differ: ${a!.dtype} ${fmtShape(a!.shape)} and ${b!.dtype} ${fmtShape(b!.shape)}; cast one first`);
+      fail(
+        op,
+        `dtypes differ: ${a!.dtype} ${fmtShape(a!.shape)} and ${b!.dtype} ${fmtShape(b!.shape)}; cast one first`,
+      );
     }
     const shape = broadcastShapes(op, a!.shape, b!.shape);
     return runPrimitive('compare', [a!, b!], { op }, shape, 'bool');

@@ -30,7 +30,7 @@ export function take(x: Tensor, indices: Tensor, axis = 0): Tensor {
   checkIndexTensor(op, indices);
   const ax = normalizeAxis(op, axis, x.rank);
   const k = indices.size;
-  const idxShape = x.shape.map((d, i) => (i === ax ? k : 1));
+  const idxShape = x.shape.map((_d, i) => (i === ax ? k : 1));
   const full = x.shape.map((d, i) => (i === ax ? k : d));
   const g = gather(x, broadcastTo(reshape(indices, idxShape), full), ax);
   return reshape(g, [...x.shape.slice(0, ax), ...indices.shape, ...x.shape.slice(ax + 1)]);
@@ -60,7 +60,7 @@ export function indexAdd(base: Tensor, axis: number, indices: Tensor, src: Tenso
   checkIndexTensor(op, indices);
   const ax = normalizeAxis(op, axis, base.rank);
   if (indices.rank !== 1) fail(op, `indices must be 1-D, got ${fmtShape(indices.shape)}`);
-  const idxShape = src.shape.map((d, i) => (i === ax ? indices.size : 1));
+  const idxShape = src.shape.map((_d, i) => (i === ax ? indices.size : 1));
   return scatterAdd(base, broadcastTo(reshape(indices, idxShape), src.shape), src, ax);
 }
 

@@ -17,7 +17,8 @@ export interface MatmulOptions {
  */
 export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const op = 'matmul';
-  if (a.rank === 0 || b.rank === 0) fail(op, `operands must have rank >= 1, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+  if (a.rank === 0 || b.rank === 0)
+    fail(op, `operands must have rank >= 1, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
   if (a.dtype !== b.dtype) fail(op, `dtypes differ: ${a.dtype} and ${b.dtype}`);
   if (a.dtype !== 'float32' && a.dtype !== 'float64') fail(op, `expected float tensors, got ${a.dtype}`);
   const transA = opts.transA ?? false;
@@ -47,12 +48,14 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
 
 /** Inner product of two 1-D tensors (a scalar). */
 export function dot(a: Tensor, b: Tensor): Tensor {
-  if (a.rank !== 1 || b.rank !== 1) fail('dot', `expected 1-D tensors, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+  if (a.rank !== 1 || b.rank !== 1)
+    fail('dot', `expected 1-D tensors, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
   return matmul(a, b);
 }
 
 /** Outer product of two 1-D tensors. */
 export function outer(a: Tensor, b: Tensor): Tensor {
-  if (a.rank !== 1 || b.rank !== 1) fail('outer', `expected 1-D tensors, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
+  if (a.rank !== 1 || b.rank !== 1)
+    fail('outer', `expected 1-D tensors, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
   return matmul(reshape(a, [a.size, 1]), reshape(b, [1, b.size]));
 }

@@ -17,7 +17,11 @@ function reduceLoss(x: Tensor, reduction: Reduction): Tensor {
  * Binary cross-entropy on logits, stable for large |logits|:
  * softplus(x) - x * t = max(x, 0) - x t + log(1 + exp(-|x|)).
  */
-export function binaryCrossEntropyWithLogits(logits: Tensor, targets: Tensor | number, reduction: Reduction = 'mean'): Tensor {
+export function binaryCrossEntropyWithLogits(
+  logits: Tensor,
+  targets: Tensor | number,
+  reduction: Reduction = 'mean',
+): Tensor {
   return reduceLoss(sub(softplus(logits), mul(logits, targets)), reduction);
 }
 
@@ -43,7 +47,12 @@ const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
  * log N(x; mu, diag(sigma^2)) summed over `axes` (default: every axis but the first, giving one
  * value per batch row). `sigma` broadcasts (per-dimension or scalar).
  */
-export function gaussianLogDensity(x: Tensor, mu: Tensor | number, sigma: Tensor | number, axes?: number | number[]): Tensor {
+export function gaussianLogDensity(
+  x: Tensor,
+  mu: Tensor | number,
+  sigma: Tensor | number,
+  axes?: number | number[],
+): Tensor {
   const z = typeof sigma === 'number' ? mul(sub(x, mu), 1 / sigma) : mul(sub(x, mu), div(1, sigma));
   const logSigma = typeof sigma === 'number' ? Math.log(sigma) : log(sigma);
   const elem = sub(sub(mul(square(z), -0.5), logSigma), HALF_LOG_2PI);

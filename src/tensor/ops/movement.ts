@@ -21,11 +21,15 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   let target = [...shape];
   if (inferred === 1) {
     const k = sizeOf(known);
-    if (k === 0 || x.size % k !== 0) fail(op, `cannot reshape ${fmtShape(x.shape)} (${x.size} elements) to ${fmtShape(shape)}`);
+    if (k === 0 || x.size % k !== 0)
+      fail(op, `cannot reshape ${fmtShape(x.shape)} (${x.size} elements) to ${fmtShape(shape)}`);
     target = shape.map((d) => (d === -1 ? x.size / k : d));
   }
   if (sizeOf(target) !== x.size) {
-    fail(op, `cannot reshape ${fmtShape(x.shape)} (${x.size} elements) to ${fmtShape(shape)} (${sizeOf(target)} elements)`);
+    fail(
+      op,
+      `cannot reshape ${fmtShape(x.shape)} (${x.size} elements) to ${fmtShape(shape)} (${sizeOf(target)} elements)`,
+    );
   }
   if (shapesEqual(target, x.shape) && !x.requiresGrad) return x;
   return runPrimitive('reshape', [x], { shape: target }, target, x.dtype);
@@ -34,11 +38,18 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
 /** Reorders axes: out.shape[i] = x.shape[perm[i]]. */
 export function permute(x: Tensor, perm: readonly number[]): Tensor {
   const op = 'permute';
-  if (perm.length !== x.rank) fail(op, `permutation [${perm.join(',')}] has ${perm.length} axes, tensor ${fmtShape(x.shape)} has ${x.rank}`);
+  if (perm.length !== x.rank)
+    fail(op, `permutation [${perm.join(',')}] has ${perm.length} axes, tensor ${fmtShape(x.shape)} has ${x.rank}`);
   const p = perm.map((a) => normalizeAxis(op, a, x.rank));
   if (new Set(p).size !== p.length) fail(op, `[${perm.join(',')}] is not a permutation`);
   if (p.every((a, i) => a === i)) return x;
-  return runPrimitive('permute', [x], { perm: p }, p.map((a) => x.shape[a]!), x.dtype);
+  return runPrimitive(
+    'permute',
+    [x],
+    { perm: p },
+    p.map((a) => x.shape[a]!),
+    x.dtype,
+  );
 }
 
 /** Reverses the axes (default), or applies `perm`; `x.T` swaps the last two. */
@@ -61,9 +72,14 @@ export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
 }
 
 export function squeeze(x: Tensor, axis?: number | readonly number[]): Tensor {
-  const axes = axis === undefined ? x.shape.flatMap((d, i) => (d === 1 ? [i] : [])) : normalizeAxes('squeeze', axis, x.rank);
-  for (const a of axes) if (x.shape[a] !== 1) fail('squeeze', `axis ${a} of ${fmtShape(x.shape)} has size ${x.shape[a]}, not 1`);
-  return reshape(x, x.shape.filter((_, i) => !axes.includes(i)));
+  const axes =
+    axis === undefined ? x.shape.flatMap((d, i) => (d === 1 ? [i] : [])) : normalizeAxes('squeeze', axis, x.rank);
+  for (const a of axes)
+    if (x.shape[a] !== 1) fail('squeeze', `axis ${a} of ${fmtShape(x.shape)} has size ${x.shape[a]}, not 1`);
+  return reshape(
+    x,
+    x.shape.filter((_, i) => !axes.includes(i)),
+  );
 }
 
 /** Inserts a size-1 axis at `axis` (in the result's numbering, so -1 appends). */
@@ -84,7 +100,8 @@ export type SliceSpec = readonly SliceRange[];
  */
 export function slice(x: Tensor, spec: SliceSpec): Tensor {
   const op = 'slice';
-  if (spec.length > x.rank) fail(op, `spec has ${spec.length} entries for a tensor of rank ${x.rank} ${fmtShape(x.shape)}`);
+  if (spec.length > x.rank)
+    fail(op, `spec has ${spec.length} entries for a tensor of rank ${x.rank} ${fmtShape(x.shape)}`);
   const starts: number[] = [];
   const steps: number[] = [];
   const shape: number[] = [];
@@ -110,7 +127,8 @@ export function slice(x: Tensor, spec: SliceSpec): Tensor {
     const step = r[2] ?? 1;
     if (!Number.isInteger(step) || step === 0) fail(op, `step must be a non-zero integer, got ${step} on axis ${i}`);
     for (const v of [r[0], r[1]]) {
-      if (v !== undefined && v !== null && !Number.isInteger(v)) fail(op, `bounds must be integers, got ${v} on axis ${i}`);
+      if (v !== undefined && v !== null && !Number.isInteger(v))
+        fail(op, `bounds must be integers, got ${v} on axis ${i}`);
     }
     const clampIdx = (v: number, lo: number, hi: number): number => Math.min(Math.max(v < 0 ? v + n : v, lo), hi);
     if (step > 0) {
@@ -134,7 +152,12 @@ export function slice(x: Tensor, spec: SliceSpec): Tensor {
   let y = flipAxes.length > 0 ? flip(x, flipAxes) : x;
   const identity = starts.every((s) => s === 0) && steps.every((s) => s === 1) && shapesEqual(shape, y.shape);
   if (!identity) y = runPrimitive('slice', [y], { starts, steps, shape }, shape, x.dtype);
-  return dropAxes.length > 0 ? reshape(y, shape.filter((_, i) => !dropAxes.includes(i))) : y;
+  return dropAxes.length > 0
+    ? reshape(
+        y,
+        shape.filter((_, i) => !dropAxes.includes(i)),
+      )
+    : y;
 }
 
 /** Reverses the order of elements along `axes` (all when omitted). */
@@ -189,7 +212,8 @@ export function stack(xs: readonly Tensor[], axis = 0): Tensor {
   if (xs.length === 0) fail('stack', 'needs at least one tensor');
   const a = normalizeAxis('stack', axis, xs[0]!.rank + 1);
   for (const t of xs) {
-    if (!shapesEqual(t.shape, xs[0]!.shape)) fail('stack', `shapes differ: ${xs.map((u) => fmtShape(u.shape)).join(', ')}`);
+    if (!shapesEqual(t.shape, xs[0]!.shape))
+      fail('stack', `shapes differ: ${xs.map((u) => fmtShape(u.shape)).join(', ')}`);
   }
   return concat(
     xs.map((t) => unsqueeze(t, a)),
@@ -211,7 +235,10 @@ export function split(x: Tensor, sections: number | readonly number[], axis = 0)
   } else {
     sizes = [...sections];
     if (sizes.some((s) => !Number.isInteger(s) || s < 0) || sizes.reduce((a, b) => a + b, 0) !== n) {
-      fail(op, `sizes [${sizes.join(',')}] must be non-negative integers summing to ${n} (axis ${ax} of ${fmtShape(x.shape)})`);
+      fail(
+        op,
+        `sizes [${sizes.join(',')}] must be non-negative integers summing to ${n} (axis ${ax} of ${fmtShape(x.shape)})`,
+      );
     }
   }
   const out: Tensor[] = [];
@@ -238,7 +265,10 @@ export function tile(x: Tensor, reps: readonly number[]): Tensor {
     inter.push(1, xs[i]!);
     expanded.push(r[i]!, xs[i]!);
   }
-  return reshape(broadcastTo(reshape(x, inter), expanded), xs.map((d, i) => d * r[i]!));
+  return reshape(
+    broadcastTo(reshape(x, inter), expanded),
+    xs.map((d, i) => d * r[i]!),
+  );
 }
 
 /** Repeats each element `repeats` times along `axis` (NumPy's repeat / torch.repeat_interleave). */

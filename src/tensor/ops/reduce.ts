@@ -13,7 +13,12 @@ export interface ReduceOptions {
   keepdims?: boolean;
 }
 
-function reduce(op: ReduceOp, x: Tensor, axis: number | readonly number[] | undefined, opts: ReduceOptions = {}): Tensor {
+function reduce(
+  op: ReduceOp,
+  x: Tensor,
+  axis: number | readonly number[] | undefined,
+  opts: ReduceOptions = {},
+): Tensor {
   if (x.dtype === 'bool' && op !== 'sum') fail(op, 'expected a numeric tensor, got bool');
   const axes = normalizeAxes(op, axis, x.rank);
   for (const a of axes) {
@@ -24,15 +29,23 @@ function reduce(op: ReduceOp, x: Tensor, axis: number | readonly number[] | unde
   const kept = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
   const input = x.dtype === 'bool' ? cast(x, 'int32') : x;
   const y = runPrimitive('reduce', [input], { op, axes }, kept, input.dtype);
-  return opts.keepdims ? y : reshape(y, x.shape.filter((_, i) => !axes.includes(i)));
+  return opts.keepdims
+    ? y
+    : reshape(
+        y,
+        x.shape.filter((_, i) => !axes.includes(i)),
+      );
 }
 
 /** Sum over `axis` (an axis, a list, or all when omitted). Bool sums count as int32. */
-export const sum = (x: Tensor, axis?: number | readonly number[], opts?: ReduceOptions): Tensor => reduce('sum', x, axis, opts);
+export const sum = (x: Tensor, axis?: number | readonly number[], opts?: ReduceOptions): Tensor =>
+  reduce('sum', x, axis, opts);
 /** Maximum over axes; NaN propagates; the gradient is split evenly between ties. */
-export const max = (x: Tensor, axis?: number | readonly number[], opts?: ReduceOptions): Tensor => reduce('max', x, axis, opts);
+export const max = (x: Tensor, axis?: number | readonly number[], opts?: ReduceOptions): Tensor =>
+  reduce('max', x, axis, opts);
 /** Minimum over axes; NaN propagates; the gradient is split evenly between ties. */
-export const min = (x: Tensor, axis?: number | readonly number[], opts?: ReduceOptions): Tensor => reduce('min', x, axis, opts);
+export const min = (x: Tensor, axis?: number | readonly number[], opts?: ReduceOptions): Tensor =>
+  reduce('min', x, axis, opts);
 
 function countOf(x: Tensor, axis: number | readonly number[] | undefined, op: string): number {
   const axes = normalizeAxes(op, axis, x.rank);
@@ -57,7 +70,11 @@ export function variance(
   return mul(ss, 1 / Math.max(n - (opts.correction ?? 0), 0));
 }
 
-export function std(x: Tensor, axis?: number | readonly number[], opts: ReduceOptions & { correction?: number } = {}): Tensor {
+export function std(
+  x: Tensor,
+  axis?: number | readonly number[],
+  opts: ReduceOptions & { correction?: number } = {},
+): Tensor {
   return sqrt(variance(x, axis, opts));
 }
 
@@ -78,7 +95,12 @@ export function logsumexp(x: Tensor, axis?: number | readonly number[], opts: Re
   const mSafe = where(isfinite(m), m, 0);
   const s = log(sum(exp(sub(x, mSafe)), axis, { keepdims: true }));
   const out = s.add(mSafe);
-  return opts.keepdims ? out : reshape(out, x.shape.filter((_, i) => !normalizeAxes('logsumexp', axis, x.rank).includes(i)));
+  return opts.keepdims
+    ? out
+    : reshape(
+        out,
+        x.shape.filter((_, i) => !normalizeAxes('logsumexp', axis, x.rank).includes(i)),
+      );
 }
 
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
@@ -103,11 +125,15 @@ function argReduce(op: ArgReduceOp, x: Tensor, axis: number | undefined, opts: R
   const kept = input.shape.map((d, i) => (i === ax ? 1 : d));
   const y = runPrimitive('argReduce', [input], { op, axis: ax }, kept, 'int32');
   if (axis === undefined) return reshape(y, opts.keepdims ? x.shape.map(() => 1) : []);
-  return opts.keepdims ? y : reshape(y, input.shape.filter((_, i) => i !== ax));
+  return opts.keepdims
+    ? y
+    : reshape(
+        y,
+        input.shape.filter((_, i) => i !== ax),
+      );
 }
 
 /** Index of the first maximum along `axis` (flattened when omitted), int32. NaN counts as the maximum. */
 export const argmax = (x: Tensor, axis?: number, opts?: ReduceOptions): Tensor => argReduce('argmax', x, axis, opts);
 /** Index of the first minimum along `axis` (flattened when omitted), int32. NaN counts as the minimum. */
 export const argmin = (x: Tensor, axis?: number, opts?: ReduceOptions): Tensor => argReduce('argmin', x, axis, opts);
-
