@@ -8,7 +8,12 @@ export { gradRules, unbroadcast } from './autograd/rules.js';
 export { type GradOptions, grad, type Tree, valueAndGrad, vjp } from './autograd/transforms.js';
 export type { Backend, BackendMemory, KernelTable } from './backend/backend.js';
 export { type BackendChoice, getBackendInfo, setBackend } from './backend/select.js';
+export { type WebGPUStats, webgpuStats } from './backend/webgpu/runtime.js';
+export * from './checkpoint/index.js';
 export { cpuBackend } from './kernels/cpu/backend.js';
+export { cpuThreads, setCpuThreads } from './kernels/cpu/threads.js';
+export * from './nn/index.js';
+export * from './optim/index.js';
 export {
   bernoulli,
   Generator,

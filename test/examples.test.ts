@@ -19,9 +19,12 @@ describe('README tour (examples/tour.ts)', () => {
     expect(r.loss as number).toBeCloseTo((t[0]! ** 2 + t[1]! ** 2) / 2, 6);
     // d loss / d w_i = mean_j 2 tanh(p_j) (1 - tanh(p_j)^2) x_ji
     const gw = w.map((_, i) => rows.reduce((s, row, j) => s + (2 * t[j]! * (1 - t[j]! ** 2) * row[i]!) / 2, 0));
-    (r.gradW as number[][]).forEach((g, i) => expect(g[0]!).toBeCloseTo(gw[i]!, 5));
+    for (const [i, g] of (r.gradW as number[][]).entries()) expect(g[0]!).toBeCloseTo(gw[i]!, 5);
     expect(r.gradcheckOk).toBe(true);
-    expect(r.expSum as number).toBeCloseTo([1, 2, 3, 4, 5, 6].reduce((s, v) => s + Math.exp(v), 0), 2);
+    expect(r.expSum as number).toBeCloseTo(
+      [1, 2, 3, 4, 5, 6].reduce((s, v) => s + Math.exp(v), 0),
+      2,
+    );
     expect(r.noiseShape).toEqual([64, 10]);
   });
 });

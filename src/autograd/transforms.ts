@@ -1,5 +1,5 @@
 import { isFloat } from '../tensor/dtype.js';
-import { noGrad, runPrimitive, tensorFromStorage, tidy, withGrad } from '../tensor/engine.js';
+import { noGrad, runPrimitive, tensorFromStorage, tidy, treeLeaves, withGrad } from '../tensor/engine.js';
 import { fail, fmtShape } from '../tensor/errors.js';
 import { onesLike, zerosLike } from '../tensor/ops/index.js';
 import { Tensor } from '../tensor/tensor.js';
@@ -114,14 +114,18 @@ function runGrad(f: (...args: never[]) => unknown, opts: GradOptions, args: Args
   };
   try {
     if (outer) return body();
-    // Outermost transform: free every intermediate; the value is returned as a constant.
+    // Outermost transform: free every intermediate; the value is returned as a constant. `grad`
+    // returns neither the value nor aux, so they are freed too.
+    const keepValue = op !== 'grad';
     const r = tidy(() => {
       const o = body();
-      return [o.value, o.grads, o.aux] as const;
+      return [keepValue ? o.value : null, o.grads, keepValue ? o.aux : undefined] as const;
     });
-    r[0].setNode(null);
+    r[0]?.setNode(null);
     for (const t of leaves(r[1])) t.setNode(null);
-    return { value: r[0], grads: r[1], aux: r[2] };
+    // aux is returned as constants too (its graph points at freed intermediates).
+    for (const t of treeLeaves(r[2])) t.setNode(null);
+    return { value: r[0] as Tensor, grads: r[1], aux: r[2] };
   } finally {
     depth--;
   }

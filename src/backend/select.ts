@@ -20,12 +20,15 @@ export async function setBackend(choice: BackendChoice): Promise<BackendInfo> {
     return getBackendInfo();
   }
   let backend: Backend | undefined = registeredBackend('webgpu');
+  // A destroyed WebGPU backend stays registered; make a fresh one.
+  if (backend !== undefined && (backend as { destroyed?: boolean }).destroyed === true) backend = undefined;
   if (backend === undefined) {
     try {
       const { createWebGPUBackend } = await import('./webgpu/device.js');
       backend = await createWebGPUBackend();
     } catch (e) {
       if (choice === 'webgpu') throw e;
+      console.warn(`tessera: no WebGPU (${(e as Error).message}); using the CPU backend`);
       backend = undefined;
     }
   }

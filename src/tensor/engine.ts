@@ -111,6 +111,10 @@ export function tidy<T>(fn: () => T): T {
   let result: T;
   try {
     result = fn();
+  } catch (e) {
+    // Nothing is returned: free what fn made (kept tensors are no longer in the scope).
+    for (const t of scope) t.dispose();
+    throw e;
   } finally {
     state.scopes.pop();
   }
@@ -238,19 +242,21 @@ export function runPrimitive<P extends PrimitiveName>(
   outDtype: DType,
 ): Tensor {
   let backend: Backend = state.backend;
+  // Errors name the user-facing op (`add`, not the `binary` family).
+  const opName = typeof (params as { op?: unknown }).op === 'string' ? (params as { op: string }).op : prim;
   for (const t of inputs) {
-    t.assertAlive(prim);
+    t.assertAlive(opName);
     backend = t.backend;
   }
   for (const t of inputs) {
     if (t.backend !== backend) {
       fail(
-        prim,
+        opName,
         `inputs live on different backends (${inputs.map((x) => x.backend.name).join(', ')}); move them with .to()`,
       );
     }
   }
-  if (!backend.supportsDType(outDtype)) fail(prim, `the ${backend.name} backend does not support dtype ${outDtype}`);
+  if (!backend.supportsDType(outDtype)) fail(opName, `the ${backend.name} backend does not support dtype ${outDtype}`);
   let out: Tensor;
   if (prim === 'reshape') {
     const storage = inputs[0]!.storageRef();
@@ -270,7 +276,17 @@ export function runPrimitive<P extends PrimitiveName>(
     if (state.checkNumerics && isFloat(outDtype)) {
       const op =
         prim === 'unary' || prim === 'binary' || prim === 'reduce' ? `${prim}(${(params as { op: string }).op})` : prim;
-      backend.checkFinite(data, outDtype, size, `${op} with inputs ${inputs.map((t) => fmtShape(t.shape)).join(', ')}`);
+      try {
+        backend.checkFinite(
+          data,
+          outDtype,
+          size,
+          `${op} with inputs ${inputs.map((t) => fmtShape(t.shape)).join(', ')}`,
+        );
+      } catch (e) {
+        out.dispose();
+        throw e;
+      }
     }
   }
   if (state.gradEnabled && isFloat(outDtype) && inputs.some((t) => t.requiresGrad)) {

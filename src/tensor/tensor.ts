@@ -119,6 +119,7 @@ export class Tensor {
 
   /** The elements as a flat typed array (row-major), read back from the device. */
   async data(): Promise<TypedArray> {
+    this.assertAlive('data');
     const s = this.storageRef();
     const out = await s.backend.read(s.data, this.dtype, this.size);
     return out;
@@ -126,6 +127,7 @@ export class Tensor {
 
   /** The elements synchronously; only on the CPU backend. */
   dataSync(): TypedArray {
+    this.assertAlive('dataSync');
     const s = this.storageRef();
     if (s.backend.readSync === undefined) {
       fail('dataSync', `the ${s.backend.name} backend reads asynchronously; use await t.data()`);

@@ -20,6 +20,13 @@ export interface Program {
   readonly workgroups: readonly [number, number, number];
   /** Uniform bytes (sizes, strides, parameters), a multiple of 16 bytes. */
   readonly uniforms: ArrayBuffer;
+  /**
+   * When true, the runtime binds its error word right after the outputs as
+   * `var<storage, read_write> err : array<atomic<u32>>`; a kernel that detects bad input (an
+   * out-of-range index, a NaN in checkNumerics mode) does `atomicMin(&err[0], code)` with the code
+   * the runtime handed out (passed in the uniforms), and the next read-back reports it.
+   */
+  readonly errorFlag?: boolean;
 }
 
 /** Device facts a builder may use to choose a variant. */
@@ -29,6 +36,19 @@ export interface ProgramContext {
   readonly maxWorkgroupSizeY: number;
   readonly maxWorkgroupsPerDimension: number;
   readonly maxWorkgroupStorageSize: number;
+  /**
+   * The adapter is a CPU rasteriser (llvmpipe, SwiftShader, lavapipe) where workgroup barriers
+   * are very slow: prefer barrier-free variants (serial / split reductions, register tiling).
+   */
+  readonly slowBarriers?: boolean;
+  /** Workgroup-memory tiling pays off on this device (real GPUs); the inverse of slowBarriers. */
+  readonly preferWorkgroupMemory?: boolean;
+  /**
+   * The shader compiler chokes on large unrolled register tiles (SwiftShader in Chromium: the
+   * 4 x 16 implicit-GEMM conv2d kernel did not compile within 60 s, the 4 x 4 one compiles in about
+   * 160 ms): GEMM-family kernels use blocks of at most 4 x 4 outputs per invocation.
+   */
+  readonly smallRegisterTiles?: boolean;
 }
 
 /** Packs u32/i32/f32 fields into a uniform buffer padded to 16 bytes. */

@@ -1,45 +1,24 @@
 import type { Kernel } from '../../backend/backend.js';
 import { sizeOf } from '../../tensor/shape.js';
+import { type FloatArr, gemm, rowMajor } from './gemm.js';
 import { type Arr, alloc, broadcastStrides, stridedOffsets } from './util.js';
 
-/**
- * C[m, n] = op(A)[m, k] op(B)[k, n] for one matrix; `a`/`b` start at `ao`/`bo`. Row-of-C
- * accumulation (i-k-j order) into a float64 buffer keeps the inner loop unit-stride.
- */
-export function gemm(
-  a: Arr,
-  ao: number,
-  b: Arr,
-  bo: number,
-  c: Arr,
-  co: number,
-  m: number,
-  n: number,
-  k: number,
-  transA: boolean,
-  transB: boolean,
-): void {
-  const row = new Float64Array(n);
-  // Materialise op(B) as k x n row-major once so the inner loop is contiguous.
-  let bt = b;
-  let bto = bo;
-  if (transB) {
-    bt = new Float64Array(k * n);
-    for (let j = 0; j < n; j++) for (let p = 0; p < k; p++) bt[p * n + j] = b[bo + j * k + p]!;
-    bto = 0;
-  }
-  for (let i = 0; i < m; i++) {
-    row.fill(0);
-    for (let p = 0; p < k; p++) {
-      const av = transA ? a[ao + p * m + i]! : a[ao + i * k + p]!;
-      if (av === 0) continue;
-      const boff = bto + p * n;
-      for (let j = 0; j < n; j++) row[j]! += av * bt[boff + j]!;
-    }
-    for (let j = 0; j < n; j++) c[co + i * n + j] = row[j]!;
-  }
+/** True when offsets[t] === t for every t: the operand has its own contiguous matrix per batch item. */
+function isIdentity(offsets: Int32Array): boolean {
+  for (let t = 0; t < offsets.length; t++) if (offsets[t] !== t) return false;
+  return true;
 }
 
+function isConstant(offsets: Int32Array): boolean {
+  for (let t = 1; t < offsets.length; t++) if (offsets[t] !== offsets[0]) return false;
+  return true;
+}
+
+/**
+ * Batched matmul [..., m, k] x [..., k, n] with broadcast batch axes and transpose flags, on the
+ * blocked GEMM (src/kernels/cpu/gemm.ts). One GEMM per batch item, except that a batch of A
+ * against a shared B (the usual `x @ W`) is folded into a single GEMM with batch * m rows.
+ */
 export const matmul: Kernel<'matmul'> = (inputs, { transA, transB }, out) => {
   const [A, B] = inputs as [(typeof inputs)[0], (typeof inputs)[0]];
   const r = out.shape.length;
@@ -47,14 +26,20 @@ export const matmul: Kernel<'matmul'> = (inputs, { transA, transB }, out) => {
   const n = out.shape[r - 1]!;
   const k = A.shape[A.shape.length - (transA ? 2 : 1)]!;
   const batch = out.shape.slice(0, -2);
-  const aBatch = broadcastStrides(A.shape.slice(0, -2), batch);
-  const bBatch = broadcastStrides(B.shape.slice(0, -2), batch);
-  const aOff = stridedOffsets(batch, aBatch);
-  const bOff = stridedOffsets(batch, bBatch);
-  const c = alloc(out.dtype, out.shape);
+  const aOff = stridedOffsets(batch, broadcastStrides(A.shape.slice(0, -2), batch));
+  const bOff = stridedOffsets(batch, broadcastStrides(B.shape.slice(0, -2), batch));
+  const c = alloc(out.dtype, out.shape) as FloatArr;
+  const ad = A.data as Arr;
+  const bd = B.data as Arr;
   const nb = sizeOf(batch);
+  if (nb > 1 && !transA && isIdentity(aOff) && isConstant(bOff)) {
+    gemm(nb * m, n, k, rowMajor(ad, 0, k), rowMajor(bd, bOff[0]! * k * n, transB ? k : n, transB), c, 0, n, false);
+    return c;
+  }
   for (let t = 0; t < nb; t++) {
-    gemm(A.data as Arr, aOff[t]! * m * k, B.data as Arr, bOff[t]! * k * n, c, t * m * n, m, n, k, transA, transB);
+    const a = rowMajor(ad, aOff[t]! * m * k, transA ? m : k, transA);
+    const b = rowMajor(bd, bOff[t]! * k * n, transB ? k : n, transB);
+    gemm(m, n, k, a, b, c, t * m * n, n, false);
   }
   return c;
 };

@@ -176,7 +176,20 @@ export function convTranspose2d(x: Tensor, w: Tensor, opts: ConvTranspose2dOptio
   const oh = (h - 1) * p.stride[0] - 2 * p.padding[0] + p.dilation[0] * (kh - 1) + op2[0] + 1;
   const ow = (wd - 1) * p.stride[1] - 2 * p.padding[1] + p.dilation[1] * (kw - 1) + op2[1] + 1;
   if (oh <= 0 || ow <= 0) fail(op, `output size ${oh}x${ow} is not positive`);
-  const y = conv2dBackwardInput(x, w, [n, coutG * p.groups, oh, ow], opts);
+  // outputPadding >= stride (allowed when the dilation is larger) adds output rows that conv2d of
+  // the output size maps to extra dy rows: those rows of x are zeros.
+  const eh = convOutSize(oh, kh, p.stride[0], p.padding[0], p.dilation[0]) - h;
+  const ew = convOutSize(ow, kw, p.stride[1], p.padding[1], p.dilation[1]) - wd;
+  const xp =
+    eh > 0 || ew > 0
+      ? pad(x, [
+          [0, 0],
+          [0, 0],
+          [0, eh],
+          [0, ew],
+        ])
+      : x;
+  const y = conv2dBackwardInput(xp, w, [n, coutG * p.groups, oh, ow], opts);
   return addBias(op, y, opts.bias);
 }
 

@@ -121,9 +121,14 @@ export function cast(x: Tensor, dtype: DType): Tensor {
 export const square = (x: TensorLike): Tensor => withArgs('square', [x], ([t]) => mul(t!, t!));
 export const reciprocal = (x: TensorLike): Tensor => withArgs('reciprocal', [x], ([t]) => div(1, t!));
 
-/** log(1 + exp(x)) computed stably as max(x, 0) + log1p(exp(-|x|)). */
+/**
+ * log(1 + exp(x)) computed stably as max(x, 0) + log1p(exp(-|x|)). The branches are picked with
+ * `where` (x > 0: x + log1p(exp(-x)); else log1p(exp(x))) so that every derivative is exact at
+ * x = 0 too (relu and abs would give the gradient 0 there instead of 1/2).
+ */
 export function softplus(x: Tensor): Tensor {
-  return add(relu(x), log1p(exp(neg(abs(x)))));
+  const pos = gt(x, 0);
+  return add(where(pos, x, 0), log1p(exp(where(pos, neg(x), x))));
 }
 
 /** log(sigmoid(x)) = -softplus(-x). */
@@ -144,6 +149,8 @@ export function leakyRelu(x: Tensor, slope = 0.01): Tensor {
   return where(gt(x, 0), x, mul(x, slope));
 }
 
+/** x for x > 0, alpha (exp(x) - 1) otherwise; the gradient at 0 is alpha (the x <= 0 branch). */
 export function elu(x: Tensor, alpha = 1): Tensor {
-  return where(gt(x, 0), x, mul(expm1(minimum(x, 0)), alpha));
+  const pos = gt(x, 0);
+  return where(pos, x, mul(expm1(where(pos, 0, x)), alpha));
 }

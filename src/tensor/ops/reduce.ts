@@ -64,7 +64,7 @@ export function variance(
   axis?: number | readonly number[],
   opts: ReduceOptions & { correction?: number } = {},
 ): Tensor {
-  const n = countOf(x, axis, 'var');
+  const n = countOf(x, axis, 'variance');
   const mu = mean(x, axis, { keepdims: true });
   const ss = sum(square(sub(x, mu)), axis, opts);
   return mul(ss, 1 / Math.max(n - (opts.correction ?? 0), 0));
@@ -91,6 +91,7 @@ export function norm(x: Tensor, p = 2, axis?: number | readonly number[], opts?:
  * autodiff, which leaves the gradient softmax(x) exact). Rows that are all -inf give -inf.
  */
 export function logsumexp(x: Tensor, axis?: number | readonly number[], opts: ReduceOptions = {}): Tensor {
+  const axes = normalizeAxes('logsumexp', axis, x.rank);
   const m = stopGradient(max(x, axis, { keepdims: true }));
   const mSafe = where(isfinite(m), m, 0);
   const s = log(sum(exp(sub(x, mSafe)), axis, { keepdims: true }));
@@ -99,15 +100,17 @@ export function logsumexp(x: Tensor, axis?: number | readonly number[], opts: Re
     ? out
     : reshape(
         out,
-        x.shape.filter((_, i) => !normalizeAxes('logsumexp', axis, x.rank).includes(i)),
+        x.shape.filter((_, i) => !axes.includes(i)),
       );
 }
 
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
+  normalizeAxis('logSoftmax', axis, x.rank);
   return sub(x, logsumexp(x, axis, { keepdims: true }));
 }
 
 export function softmax(x: Tensor, axis = -1): Tensor {
+  normalizeAxis('softmax', axis, x.rank);
   return exp(logSoftmax(x, axis));
 }
 

@@ -1,0 +1,137 @@
+import { join } from 'node:path';
+import { type ClassifierConfig, trainClassifier } from '../models/classifier.js';
+import { saveClassifier } from '../models/classifier-checkpoint.js';
+import { imageGrid, linePlot, savePNG } from '../plot/index.js';
+import type { CliIO } from './main.js';
+import { createProgress, formatDuration } from './progress.js';
+import { makeRunDir, writeReport } from './report.js';
+
+/** Trains the protocol's classifier, saves the checkpoint, the plots and report.json, prints the paths. */
+export async function runClassifierCommand(
+  overrides: Partial<ClassifierConfig>,
+  out: string | undefined,
+  backend: { name: string; description: string },
+  io: CliIO,
+): Promise<number> {
+  const started = new Date();
+  const dir = await makeRunDir('train-classifier', out);
+  const defined = Object.fromEntries(
+    Object.entries(overrides).filter(([, v]) => v !== undefined),
+  ) as Partial<ClassifierConfig>;
+  let progress: ReturnType<typeof createProgress> | undefined;
+  const result = await trainClassifier(defined, {
+    onStart: ({ cfg, trainCount, testCount, totalBatches }) => {
+      io.out.write(
+        `training the ${cfg.data} classifier: ${trainCount} training / ${testCount} test images, ${cfg.epochs} epochs of batch ${cfg.batchSize}; output in ${dir}\n`,
+      );
+      progress = createProgress('train', totalBatches, { stream: io.out, unit: 'batch', silent: io.quiet ?? false });
+    },
+    onBatch: (done, loss, epoch) => progress?.update(done, `epoch ${epoch} loss ${loss.toFixed(4)}`),
+    onEpoch: async (epoch, acc, loss, seconds, model) => {
+      if (!io.out.isTTY && !io.quiet) {
+        io.out.write(
+          `epoch ${epoch}: mean loss ${loss.toFixed(4)}, test accuracy ${(100 * acc).toFixed(2)}% (${formatDuration(seconds)})\n`,
+        );
+      }
+      // A checkpoint after every epoch, so that a long run stopped early still leaves its last state.
+      await saveClassifier(join(dir, 'classifier.safetensors'), model, {
+        data: overrides.data ?? 'mnist',
+        testAccuracy: acc,
+        epochs: epoch,
+      });
+    },
+  });
+  progress?.stop();
+  const cfg = result.config;
+  const files = {
+    checkpoint: join(dir, 'classifier.safetensors'),
+    curves: join(dir, 'training.png'),
+    accuracy: join(dir, 'accuracy.png'),
+    predictions: join(dir, 'predictions.png'),
+  };
+  await saveClassifier(files.checkpoint, result.model, {
+    data: cfg.data,
+    testAccuracy: result.evaluation.accuracy,
+    epochs: cfg.epochs,
+    seed: cfg.seed,
+  });
+  const perEpoch = result.batchLosses.length / cfg.epochs;
+  await savePNG(
+    files.curves,
+    linePlot([{ name: 'batch loss', x: result.batchLosses.map((_, i) => (i + 1) / perEpoch), y: result.batchLosses }], {
+      title: `${cfg.data} classifier: training loss`,
+      xLabel: 'epoch',
+      yLabel: 'cross-entropy',
+      smooth: Math.max(1, Math.round(perEpoch / 4)),
+    }),
+  );
+  await savePNG(
+    files.accuracy,
+    linePlot(
+      [
+        {
+          name: 'test accuracy %',
+          x: result.epochs.map((e) => e.epoch),
+          y: result.epochs.map((e) => 100 * e.testAccuracy),
+        },
+      ],
+      {
+        title: `${cfg.data} classifier: held-out accuracy`,
+        xLabel: 'epoch',
+        yLabel: 'accuracy %',
+      },
+    ),
+  );
+  // 60 test images spread over the classes, captioned "predicted" (and "predicted/true" when wrong).
+  const n = Math.min(60, result.test.count);
+  const picks = Array.from({ length: n }, (_, i) => Math.floor((i * result.test.count) / n));
+  const per = 28 * 28;
+  const imgs = new Float32Array(n * per);
+  picks.forEach((j, i) => {
+    imgs.set(result.test.images.subarray(j * per, (j + 1) * per), i * per);
+  });
+  const labels = picks.map((j) => {
+    const p = result.evaluation.predictions[j]!;
+    const t = result.test.labels[j]!;
+    return p === t ? `${p}` : `${p}/${t}!`;
+  });
+  await savePNG(
+    files.predictions,
+    imageGrid(
+      imgs,
+      { count: n, channels: 1, height: 28, width: 28 },
+      {
+        cols: 12,
+        scale: 2,
+        labels,
+        labelColors: labels.map((l) => (l.endsWith('!') ? ([214, 39, 40] as const) : ([0, 0, 0] as const))),
+        title: 'test images: predicted(/true), wrong in red',
+      },
+    ),
+  );
+  const ev = result.evaluation;
+  const report = {
+    command: 'train-classifier',
+    startedAt: started.toISOString(),
+    config: cfg,
+    seed: cfg.seed,
+    backend,
+    architecture: 'conv3x3x32-relu, conv3x3x64-relu, maxpool2, dropout0.25, fc128-relu, dropout0.5, fc10 (softmax)',
+    parameters: result.model.numParameters(),
+    trainImages: result.trainCount,
+    testImages: result.test.count,
+    timings: result.timings,
+    metrics: { testAccuracy: ev.accuracy, correct: ev.correct, total: ev.total, perClassAccuracy: ev.perClass },
+    epochs: result.epochs,
+    finalLosses: { train: result.epochs[result.epochs.length - 1]!.meanLoss },
+    files,
+  };
+  result.model.dispose();
+  const reportPath = await writeReport(dir, report);
+  io.out.write(
+    `done in ${formatDuration(result.timings.totalSeconds)} (${result.timings.imagesPerSecond.toFixed(1)} images/s): test accuracy ${(100 * ev.accuracy).toFixed(2)}% (${ev.correct}/${ev.total})\n`,
+  );
+  io.out.write(`report: ${reportPath}\n`);
+  for (const [k, p] of Object.entries(files)) io.out.write(`${`${k}:`.padEnd(12)}${p}\n`);
+  return 0;
+}

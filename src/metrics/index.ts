@@ -1,0 +1,16 @@
+export {
+  accuracy,
+  argmaxRows,
+  type ClassifierEvaluation,
+  confusionMatrix,
+  evaluateClassifier,
+} from './accuracy.js';
+export {
+  countStackedModes,
+  flattenSamples,
+  type ModeMetrics,
+  type ModeMetricsOptions,
+  type ModeSpec,
+  modeMetrics,
+  type StackedModeCount,
+} from './modes.js';

@@ -1,0 +1,22 @@
+export {
+  type ClassifierConfig,
+  type ClassifierHooks,
+  type ClassifierResult,
+  classifierData,
+  DEFAULT_CLASSIFIER,
+  MaxPool2d,
+  mnistClassifier,
+  resolveClassifierConfig,
+  trainClassifier,
+} from './classifier.js';
+export { CLASSIFIER_KIND, loadClassifier, MnistClassifier, saveClassifier } from './classifier-checkpoint.js';
+export {
+  DEFAULT_TOY_GAN,
+  resolveToyGanConfig,
+  ToyGan,
+  type ToyGanConfig,
+  type ToyGanHooks,
+  type ToyGanResult,
+  toyGanMixture,
+  trainToyGan,
+} from './toy-gan.js';

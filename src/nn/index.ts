@@ -1,0 +1,6 @@
+export * from './builders.js';
+export type { FanMode, FloatDType, InitOptions, KaimingOptions, Nonlinearity } from './init.js';
+export * as init from './init.js';
+export * from './layers.js';
+export * from './module.js';
+export * from './tree.js';

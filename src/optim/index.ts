@@ -1,0 +1,4 @@
+export * from './clip.js';
+export * from './functional.js';
+export * from './optimizers.js';
+export * from './schedules.js';

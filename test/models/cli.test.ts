@@ -1,0 +1,143 @@
+import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { type CliIO, main } from '../../src/cli/main.js';
+import { decodePNG } from '../../src/plot/index.js';
+
+function captureIO(): { io: CliIO; out: () => string; err: () => string } {
+  let out = '';
+  let err = '';
+  const stream = (f: (s: string) => void) =>
+    ({
+      write: (s: string) => {
+        f(s);
+        return true;
+      },
+      isTTY: false,
+    }) as unknown as NodeJS.WriteStream;
+  return {
+    io: {
+      out: stream((s) => {
+        out += s;
+      }),
+      err: stream((s) => {
+        err += s;
+      }),
+      quiet: true,
+    },
+    out: () => out,
+    err: () => err,
+  };
+}
+
+async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  const c = captureIO();
+  const code = await main(args, c.io);
+  return { code, out: c.out(), err: c.err() };
+}
+
+describe('tessera CLI: argument errors', () => {
+  it('explains unknown commands and sub-commands', async () => {
+    const r = await run(['frobnicate']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/unknown command 'frobnicate'; commands: demo, train gan, train-classifier/);
+    expect(r.err).toMatch(/tessera help/);
+    const t = await run(['train', 'gun']);
+    expect(t.code).toBe(2);
+    expect(t.err).toMatch(/expected 'gan' or 'classifier', got 'gun'/);
+  });
+
+  it('requires --data for train gan and checks its value', async () => {
+    expect((await run(['train', 'gan'])).err).toMatch(/--data is required \(ring or grid\)/);
+    const r = await run(['train', 'gan', '--data', 'moon']);
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/--data must be one of ring, grid, got 'moon'/);
+  });
+
+  it('rejects bad numbers, unknown options and stray arguments', async () => {
+    expect((await run(['train', 'gan', '--data', 'ring', '--steps', 'abc'])).err).toMatch(
+      /--steps must be an integer >= 1, got 'abc'/,
+    );
+    expect((await run(['train', 'gan', '--data', 'ring', '--steps', '0'])).err).toMatch(
+      /--steps must be an integer >= 1/,
+    );
+    expect((await run(['train-classifier', '--lr=-1'])).err).toMatch(/--lr must be a positive number, got '-1'/);
+    expect((await run(['train-classifier', '--data', 'cifar'])).err).toMatch(/--data must be one of mnist, fashion/);
+    expect((await run(['demo', '--backend', 'tpu'])).err).toMatch(/--backend must be one of cpu, auto, webgpu/);
+    const u = await run(['demo', '--bogus']);
+    expect(u.code).toBe(2);
+    expect(u.err).toMatch(/Unknown option '--bogus'/);
+    expect((await run(['demo', 'extra'])).err).toMatch(/Unexpected argument 'extra'/);
+  });
+
+  it('prints usage for help', async () => {
+    const r = await run(['help']);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/tessera train gan --data ring\|grid/);
+    expect((await run([])).code).toBe(2);
+  });
+});
+
+describe('tessera train gan: end-to-end smoke test', () => {
+  it('trains 20 steps on the ring and writes the report and the plots', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'tessera-cli-')), 'run');
+    const r = await run([
+      'train',
+      'gan',
+      '--data',
+      'ring',
+      '--steps',
+      '20',
+      '--eval-samples',
+      '300',
+      '--seed',
+      '5',
+      '--out',
+      dir,
+    ]);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/backend: cpu/);
+    expect(r.out).toContain(join(dir, 'report.json'));
+    const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
+    expect(report.config.steps).toBe(20);
+    expect(report.seed).toBe(5);
+    expect(report.backend.name).toBe('cpu');
+    expect(report.metrics.numModes).toBe(8);
+    expect(report.metrics.samples).toBe(300);
+    expect(report.metrics.modesCaptured).toBeGreaterThanOrEqual(0);
+    expect(report.metrics.highQualityPercent).toBeGreaterThanOrEqual(0);
+    expect(Number.isFinite(report.finalLosses.d)).toBe(true);
+    expect(Number.isFinite(report.finalLosses.g)).toBe(true);
+    expect(report.timings.stepsPerSecond).toBeGreaterThan(0);
+    for (const f of ['samples.png', 'density.png', 'data.png', 'losses.png']) {
+      const p = join(dir, f);
+      expect(existsSync(p)).toBe(true);
+      const img = decodePNG(readFileSync(p));
+      expect(img.width).toBeGreaterThan(300);
+      expect(report.files[f.replace('.png', '')]).toBe(p);
+    }
+  });
+});
+
+describe('tessera train-classifier: end-to-end smoke test', () => {
+  it('trains one epoch on 4 digits and writes the checkpoint, plots and report', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'tessera-cli-')), 'cls');
+    const args = ['train-classifier', '--epochs', '1', '--batch-size', '4', '--limit', '4', '--test-limit', '6'];
+    const r = await run([...args, '--out', dir]);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
+    expect(report.trainImages).toBe(4);
+    expect(report.testImages).toBe(6);
+    expect(report.parameters).toBe(1199882);
+    expect(report.metrics.total).toBe(6);
+    expect(report.metrics.testAccuracy).toBeGreaterThanOrEqual(0);
+    expect(report.epochs).toHaveLength(1);
+    for (const f of ['classifier.safetensors', 'training.png', 'accuracy.png', 'predictions.png']) {
+      expect(existsSync(join(dir, f))).toBe(true);
+    }
+    expect(decodePNG(readFileSync(join(dir, 'predictions.png'))).width).toBeGreaterThan(100);
+  });
+});

@@ -1,0 +1,628 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import {
+  BatchNorm1d,
+  BatchNorm2d,
+  Conv2d,
+  ConvTranspose2d,
+  DCGANGenerator,
+  Dropout,
+  dispose,
+  ELU,
+  Flatten,
+  Generator,
+  gradcheck,
+  Identity,
+  LeakyReLU,
+  Linear,
+  Maxout,
+  memory,
+  mlp,
+  type ParamTree,
+  ReLU,
+  Reshape,
+  Sequential,
+  Sigmoid,
+  Softplus,
+  Tanh,
+  type Tensor,
+  TesseraError,
+  tensor,
+  tidy,
+  unflattenTree,
+} from '../../src/index.js';
+
+const f64 = { dtype: 'float64' } as const;
+
+function close(a: ArrayLike<number>, b: ArrayLike<number>, tol = 1e-12): void {
+  expect(a.length).toBe(b.length);
+  for (let i = 0; i < a.length; i++) expect(Math.abs(a[i]! - b[i]!)).toBeLessThanOrEqual(tol * (1 + Math.abs(b[i]!)));
+}
+
+function rand(g: Generator, shape: number[]): Tensor {
+  return g.normal(shape, 0, 1, f64);
+}
+
+/** Direct-loop convolution (PyTorch semantics), independent of the library. */
+function naiveConv(
+  x: Float64Array,
+  [n, c, h, w]: number[],
+  k: Float64Array,
+  [o, cg, kh, kw]: number[],
+  s: number,
+  p: number,
+  groups: number,
+  bias?: Float64Array,
+): { out: Float64Array; shape: number[] } {
+  const oh = Math.floor((h! + 2 * p - kh!) / s) + 1;
+  const ow = Math.floor((w! + 2 * p - kw!) / s) + 1;
+  const out = new Float64Array(n! * o! * oh * ow);
+  const og = o! / groups;
+  for (let b = 0; b < n!; b++)
+    for (let oc = 0; oc < o!; oc++) {
+      const g = Math.floor(oc / og);
+      for (let i = 0; i < oh; i++)
+        for (let j = 0; j < ow; j++) {
+          let acc = bias ? bias[oc]! : 0;
+          for (let ci = 0; ci < cg!; ci++)
+            for (let a = 0; a < kh!; a++)
+              for (let bb = 0; bb < kw!; bb++) {
+                const y = i * s - p + a;
+                const xx = j * s - p + bb;
+                if (y < 0 || y >= h! || xx < 0 || xx >= w!) continue;
+                const cin = g * cg! + ci;
+                acc += x[((b * c! + cin) * h! + y) * w! + xx]! * k[((oc * cg! + ci) * kh! + a) * kw! + bb]!;
+              }
+          out[((b * o! + oc) * oh + i) * ow + j] = acc;
+        }
+    }
+  return { out, shape: [n!, o!, oh, ow] };
+}
+
+/** Direct scatter formulation of the transposed convolution (groups 1). */
+function naiveConvT(
+  x: Float64Array,
+  [n, ci, h, w]: number[],
+  k: Float64Array,
+  [, co, kh, kw]: number[],
+  s: number,
+  p: number,
+  op: number,
+): { out: Float64Array; shape: number[] } {
+  const oh = (h! - 1) * s - 2 * p + kh! + op;
+  const ow = (w! - 1) * s - 2 * p + kw! + op;
+  const out = new Float64Array(n! * co! * oh * ow);
+  for (let b = 0; b < n!; b++)
+    for (let c = 0; c < ci!; c++)
+      for (let i = 0; i < h!; i++)
+        for (let j = 0; j < w!; j++)
+          for (let d = 0; d < co!; d++)
+            for (let a = 0; a < kh!; a++)
+              for (let e = 0; e < kw!; e++) {
+                const y = i * s - p + a;
+                const xx = j * s - p + e;
+                if (y < 0 || y >= oh || xx < 0 || xx >= ow) continue;
+                out[((b * co! + d) * oh + y) * ow + xx]! +=
+                  x[((b * ci! + c) * h! + i) * w! + j]! * k[((c * co! + d) * kh! + a) * kw! + e]!;
+              }
+  return { out, shape: [n!, co!, oh, ow] };
+}
+
+describe('Linear', () => {
+  it('computes x W^T + b by hand', () => {
+    const lin = new Linear(2, 3, f64);
+    lin.setParameters({
+      weight: tensor(
+        [
+          [1, 2],
+          [3, 4],
+          [5, 6],
+        ],
+        f64,
+      ),
+      bias: tensor([0.5, -1, 0], f64),
+    });
+    const y = lin.forward(tensor([[1, -1]], f64));
+    expect(y.shape).toEqual([1, 3]);
+    expect(Array.from(y.dataSync())).toEqual([-0.5, -2, -1]);
+    // Batched leading axes pass through.
+    expect(lin.forward(rand(new Generator(1), [4, 5, 2])).shape).toEqual([4, 5, 3]);
+    lin.dispose();
+  });
+
+  it('uses PyTorch default init: U(-1/sqrt(in), 1/sqrt(in)) for weight and bias, reproducible by seed', () => {
+    const a = new Linear(50, 40, { generator: new Generator(7) });
+    const b = new Linear(50, 40, { generator: new Generator(7) });
+    const w = a.weight.dataSync();
+    const bound = 1 / Math.sqrt(50);
+    expect(Math.max(...Array.from(w, Math.abs))).toBeLessThanOrEqual(bound);
+    expect(Math.max(...Array.from(a.bias!.dataSync(), Math.abs))).toBeLessThanOrEqual(bound);
+    // Variance of U(-b, b) is b^2 / 3 (2000 draws: within 10%).
+    const v = Array.from(w).reduce((s, x) => s + x * x, 0) / w.length;
+    expect(Math.abs(v / ((bound * bound) / 3) - 1)).toBeLessThan(0.1);
+    expect(Array.from(b.weight.dataSync())).toEqual(Array.from(w));
+    expect(new Linear(3, 2, { bias: false }).bias).toBeUndefined();
+    a.dispose();
+    b.dispose();
+  });
+
+  it('rejects bad input with the shapes in the message', () => {
+    const lin = new Linear(3, 2);
+    expect(() => lin.forward(tensor([[1, 2]]))).toThrow(/Linear: input \[1,2\] must end in 3 features/);
+    expect(() => lin.forward(tensor([[1, 2, 3]], f64))).toThrow(/float64.*float32/);
+    expect(() => new Linear(0, 2)).toThrow(TesseraError);
+    lin.dispose();
+  });
+});
+
+describe('Conv2d and ConvTranspose2d', () => {
+  it('Conv2d matches a hand-computed 2x2 kernel on a 3x3 image', () => {
+    const conv = new Conv2d(1, 1, 2, f64);
+    conv.setParameters({
+      weight: tensor(
+        [
+          [
+            [
+              [1, 0],
+              [0, -1],
+            ],
+          ],
+        ],
+        f64,
+      ),
+      bias: tensor([10], f64),
+    });
+    const x = tensor(
+      [
+        [
+          [
+            [1, 2, 3],
+            [4, 5, 6],
+            [7, 8, 9],
+          ],
+        ],
+      ],
+      f64,
+    );
+    // out[i][j] = x[i][j] - x[i+1][j+1] + 10 = -4 + 10 everywhere.
+    const y = conv.forward(x);
+    expect(y.shape).toEqual([1, 1, 2, 2]);
+    expect(Array.from(y.dataSync())).toEqual([6, 6, 6, 6]);
+    conv.dispose();
+  });
+
+  it('Conv2d matches a direct loop for strides, padding and groups', () => {
+    fc.assert(
+      fc.property(
+        fc.record({
+          n: fc.integer({ min: 1, max: 2 }),
+          g: fc.integer({ min: 1, max: 2 }),
+          cg: fc.integer({ min: 1, max: 2 }),
+          og: fc.integer({ min: 1, max: 2 }),
+          h: fc.integer({ min: 3, max: 6 }),
+          k: fc.integer({ min: 1, max: 3 }),
+          s: fc.integer({ min: 1, max: 2 }),
+          p: fc.integer({ min: 0, max: 1 }),
+          seed: fc.integer({ min: 0, max: 1000 }),
+        }),
+        ({ n, g, cg, og, h, k, s, p, seed }) => {
+          const gen = new Generator(seed);
+          const conv = new Conv2d(g * cg, g * og, k, { stride: s, padding: p, groups: g, generator: gen, ...f64 });
+          const x = rand(gen, [n, g * cg, h, h + 1]);
+          const y = conv.forward(x);
+          const ref = naiveConv(
+            x.dataSync() as Float64Array,
+            [...x.shape],
+            conv.weight.dataSync() as Float64Array,
+            [...conv.weight.shape],
+            s,
+            p,
+            g,
+            conv.bias!.dataSync() as Float64Array,
+          );
+          expect(y.shape).toEqual(ref.shape);
+          close(y.dataSync(), ref.out);
+          dispose([x, y]);
+          conv.dispose();
+        },
+      ),
+      { numRuns: 15 },
+    );
+  });
+
+  it('ConvTranspose2d places scaled kernels (hand example) and matches a direct scatter loop', () => {
+    const ct = new ConvTranspose2d(1, 1, 2, { stride: 2, bias: false, ...f64 });
+    ct.setParameters({
+      weight: tensor(
+        [
+          [
+            [
+              [1, 2],
+              [3, 4],
+            ],
+          ],
+        ],
+        f64,
+      ),
+    });
+    const y = ct.forward(tensor([[[[1, 10]]]], f64));
+    expect(y.shape).toEqual([1, 1, 2, 4]);
+    expect(Array.from(y.dataSync())).toEqual([1, 2, 10, 20, 3, 4, 30, 40]);
+    ct.dispose();
+    fc.assert(
+      fc.property(
+        fc.record({
+          ci: fc.integer({ min: 1, max: 3 }),
+          co: fc.integer({ min: 1, max: 3 }),
+          h: fc.integer({ min: 1, max: 4 }),
+          k: fc.integer({ min: 2, max: 4 }),
+          s: fc.integer({ min: 1, max: 3 }),
+          p: fc.integer({ min: 0, max: 1 }),
+          seed: fc.integer({ min: 0, max: 1000 }),
+        }),
+        ({ ci, co, h, k, s, p, seed }) => {
+          const op = s > 1 ? 1 : 0;
+          const gen = new Generator(seed);
+          const m = new ConvTranspose2d(ci, co, k, {
+            stride: s,
+            padding: p,
+            outputPadding: op,
+            bias: false,
+            generator: gen,
+            ...f64,
+          });
+          const x = rand(gen, [2, ci, h, h + 1]);
+          const ref = naiveConvT(
+            x.dataSync() as Float64Array,
+            [...x.shape],
+            m.weight.dataSync() as Float64Array,
+            [...m.weight.shape],
+            s,
+            p,
+            op,
+          );
+          if (ref.shape[2]! <= 0) return;
+          const y = m.forward(x);
+          expect(y.shape).toEqual(ref.shape);
+          close(y.dataSync(), ref.out);
+          dispose([x, y]);
+          m.dispose();
+        },
+      ),
+      { numRuns: 15 },
+    );
+  });
+
+  it('weights have PyTorch layouts and the output sizes of the DCGAN stages', () => {
+    const c = new Conv2d(3, 8, 4, { stride: 2, padding: 1 });
+    expect(c.weight.shape).toEqual([8, 3, 4, 4]);
+    const t = new ConvTranspose2d(8, 3, 4, { stride: 2, padding: 1 });
+    expect(t.weight.shape).toEqual([8, 3, 4, 4]);
+    const y = tidy(() => [c.forward(tensor(new Float32Array(2 * 3 * 32 * 32), { shape: [2, 3, 32, 32] })).shape]);
+    expect(y[0]).toEqual([2, 8, 16, 16]);
+    const z = tidy(() => [t.forward(tensor(new Float32Array(2 * 8 * 16 * 16), { shape: [2, 8, 16, 16] })).shape]);
+    expect(z[0]).toEqual([2, 3, 32, 32]);
+    expect(() => c.forward(tensor(new Float32Array(2 * 4 * 8 * 8), { shape: [2, 4, 8, 8] }))).toThrow(
+      /Conv2d: input must be \[N, 3, H, W\], got \[2,4,8,8\]/,
+    );
+    c.dispose();
+    t.dispose();
+  });
+});
+
+/** Hand computation of PyTorch BatchNorm over axes != 1 for a flat [N, C, S] view. */
+function bnRef(x: number[], n: number, c: number, s: number, eps: number) {
+  const mean = new Array(c).fill(0);
+  const varB = new Array(c).fill(0);
+  for (let j = 0; j < c; j++) {
+    let acc = 0;
+    for (let i = 0; i < n; i++) for (let k = 0; k < s; k++) acc += x[(i * c + j) * s + k]!;
+    mean[j] = acc / (n * s);
+    let ss = 0;
+    for (let i = 0; i < n; i++) for (let k = 0; k < s; k++) ss += (x[(i * c + j) * s + k]! - mean[j]) ** 2;
+    varB[j] = ss / (n * s);
+  }
+  const y = x.map((v, idx) => {
+    const j = Math.floor(idx / s) % c;
+    return (v - mean[j]) / Math.sqrt(varB[j] + eps);
+  });
+  const unbiased = varB.map((v) => (v * n * s) / (n * s - 1));
+  return { mean, varB, unbiased, y };
+}
+
+describe('BatchNorm', () => {
+  it('BatchNorm1d: train mode uses batch statistics and updates running stats like PyTorch', () => {
+    const bn = new BatchNorm1d(2, { momentum: 0.1, ...f64 });
+    const xs = [1, 10, 3, 20, 5, 60];
+    const x = tensor(xs, { shape: [3, 2], ...f64 });
+    const y = bn.forward(x);
+    // Channel 0: mean 3, biased var 8/3, unbiased 4. Channel 1: mean 30, biased var 1400/3, unbiased 700.
+    close(
+      y.dataSync(),
+      [1, 10, 3, 20, 5, 60].map((v, i) =>
+        i % 2 === 0 ? (v - 3) / Math.sqrt(8 / 3 + 1e-5) : (v - 30) / Math.sqrt(1400 / 3 + 1e-5),
+      ),
+    );
+    const rs = bn.runningStats();
+    close(rs.mean.dataSync(), [0.3, 3]);
+    close(rs.var.dataSync(), [0.9 + 0.4, 0.9 + 70]);
+    expect(bn.buffers().num_batches_tracked instanceof Object).toBe(true);
+    expect(Array.from((bn.buffers().num_batches_tracked as Tensor).dataSync())).toEqual([1]);
+    // A second batch: running = 0.9 running + 0.1 batch.
+    bn.forward(tensor([0, 0, 2, 4], { shape: [2, 2], ...f64 }));
+    close(bn.runningStats().mean.dataSync(), [0.9 * 0.3 + 0.1 * 1, 0.9 * 3 + 0.1 * 2]);
+    close(bn.runningStats().var.dataSync(), [0.9 * 1.3 + 0.1 * 2, 0.9 * 70.9 + 0.1 * 8]);
+    // Eval mode uses the running statistics and the affine parameters.
+    bn.setParameters({ weight: tensor([2, 3], f64), bias: tensor([0.5, -1], f64) });
+    bn.eval();
+    const rm = Array.from(bn.runningStats().mean.dataSync());
+    const rv = Array.from(bn.runningStats().var.dataSync());
+    const ye = bn.forward(x);
+    close(
+      ye.dataSync(),
+      xs.map((v, i) => {
+        const j = i % 2;
+        return ((v - rm[j]!) / Math.sqrt(rv[j]! + 1e-5)) * [2, 3][j]! + [0.5, -1][j]!;
+      }),
+    );
+    // Eval mode leaves the running statistics alone.
+    expect(Array.from(bn.runningStats().mean.dataSync())).toEqual(rm);
+    bn.dispose();
+    dispose([x, y, ye]);
+  });
+
+  it('BatchNorm2d matches the hand computation over N, H, W', () => {
+    const g = new Generator(3);
+    const x = rand(g, [3, 2, 2, 3]);
+    const bn = new BatchNorm2d(2, { momentum: 0.3, eps: 1e-3, ...f64 });
+    const y = bn.forward(x);
+    const ref = bnRef(Array.from(x.dataSync()), 3, 2, 6, 1e-3);
+    close(y.dataSync(), ref.y, 1e-12);
+    close(
+      bn.runningStats().mean.dataSync(),
+      ref.mean.map((m) => 0.3 * m),
+    );
+    close(
+      bn.runningStats().var.dataSync(),
+      ref.unbiased.map((v) => 0.7 + 0.3 * v),
+    );
+    expect(() => bn.forward(rand(g, [2, 2, 3]))).toThrow(/BatchNorm2d: input must be \[N, C, H, W\] with C = 2/);
+    expect(() => bn.forward(rand(g, [1, 2, 1, 1]))).toThrow(/more than 1 value per channel/);
+    bn.dispose();
+    dispose([x, y]);
+  });
+
+  it('keeps separate running statistics per stream with shared affine parameters', () => {
+    const bn = new BatchNorm1d(1, { streams: ['prior', 'encoder'], ...f64 });
+    expect(Object.keys(bn.buffers()).sort()).toEqual(
+      [
+        'num_batches_tracked',
+        'num_batches_tracked_encoder',
+        'num_batches_tracked_prior',
+        'running_mean',
+        'running_mean_encoder',
+        'running_mean_prior',
+        'running_var',
+        'running_var_encoder',
+        'running_var_prior',
+      ].sort(),
+    );
+    const net = new Sequential(new Linear(1, 1, f64), bn);
+    net.setParameters(
+      unflattenTree([
+        ['0.weight', tensor([[1]], f64)],
+        ['0.bias', tensor([0], f64)],
+      ]),
+    );
+    // The stream option passes through Sequential.
+    net.forward(tensor([[2], [4]], f64), { stream: 'prior' });
+    net.forward(tensor([[10], [20], [30]], f64), { stream: 'encoder' });
+    close(bn.runningStats('prior').mean.dataSync(), [0.3]);
+    close(bn.runningStats('prior').var.dataSync(), [0.9 + 0.1 * 2]);
+    close(bn.runningStats('encoder').mean.dataSync(), [2]);
+    close(bn.runningStats('encoder').var.dataSync(), [0.9 + 0.1 * 100]);
+    close(bn.runningStats().mean.dataSync(), [0]);
+    close(bn.runningStats().var.dataSync(), [1]);
+    // updateStats: false leaves them alone.
+    net.forward(tensor([[100], [200]], f64), { stream: 'prior', updateStats: false });
+    close(bn.runningStats('prior').mean.dataSync(), [0.3]);
+    // Eval mode: each stream normalises with its own statistics; the affine parameters are shared.
+    net.eval();
+    const a = net.forward(tensor([[2]], f64), { stream: 'prior' }).dataSync()[0]!;
+    const b = net.forward(tensor([[2]], f64), { stream: 'encoder' }).dataSync()[0]!;
+    expect(a).toBeCloseTo((2 - 0.3) / Math.sqrt(1.1 + 1e-5), 12);
+    expect(b).toBeCloseTo((2 - 2) / Math.sqrt(10.9 + 1e-5), 12);
+    expect(() => net.forward(tensor([[2]], f64), { stream: 'fake' })).toThrow(
+      /unknown stream 'fake'; declared streams are \[default, prior, encoder\]/,
+    );
+    expect(Object.keys(bn.parameters()).sort()).toEqual(['bias', 'weight']);
+    net.dispose();
+  });
+
+  it('mlp and DCGAN builders pass BatchNorm options through', () => {
+    const net = mlp([2, 3, 1], { batchNorm: true, batchNormOptions: { momentum: 0.05, eps: 1e-3 } });
+    const bn = net.at(1) as BatchNorm1d;
+    expect([bn.momentum, bn.eps]).toEqual([0.05, 1e-3]);
+    net.setParameters({
+      '0': {
+        weight: tensor([
+          [1, 0],
+          [0, 1],
+          [1, 1],
+        ]),
+      },
+    });
+    // Hidden pre-activations [[1, 2, 3], [3, 4, 7]]: batch mean [2, 3, 5]; running = 0.05 * mean.
+    net.forward(
+      tensor([
+        [1, 2],
+        [3, 4],
+      ]),
+    );
+    expect(Array.from(bn.runningStats().mean.dataSync()).map((v) => +v.toFixed(6))).toEqual([0.1, 0.15, 0.25]);
+    const G = new DCGANGenerator({
+      imageSize: 28,
+      nz: 2,
+      ngf: 2,
+      nc: 1,
+      bnOptions: { momentum: 0.3 },
+      bnStreams: ['a'],
+    });
+    const bn2 = G.getModule('main.1') as BatchNorm2d;
+    expect([bn2.momentum, bn2.streams]).toEqual([0.3, ['default', 'a']]);
+    net.dispose();
+    G.dispose();
+  });
+
+  it('running-stat updates are not recorded by autodiff and the train-mode gradient is correct', () => {
+    const bn = new BatchNorm1d(3, f64);
+    const g = new Generator(5);
+    const x = rand(g, [4, 3]);
+    const w = rand(g, [3]);
+    const b = rand(g, [3]);
+    const r = gradcheck((xx, ww, bb) => bn.call({ weight: ww!, bias: bb! }, xx!).tanh(), [x, w, b]);
+    expect(r.ok).toBe(true);
+    const rs = bn.runningStats();
+    expect(rs.mean.requiresGrad).toBe(false);
+    expect(rs.mean.node).toBeNull();
+    expect(rs.mean.isDisposed).toBe(false);
+    bn.dispose();
+  });
+});
+
+describe('Dropout', () => {
+  it('zeroes with probability p, scales the rest by 1/(1-p), and is reproducible by seed', () => {
+    const x = tensor(new Float64Array(4000).fill(3), { shape: [40, 100] });
+    const d1 = new Dropout(0.25, { generator: new Generator(11) });
+    const d2 = new Dropout(0.25, { generator: new Generator(11) });
+    const y1 = d1.forward(x).dataSync();
+    const y2 = d2.forward(x).dataSync();
+    expect(Array.from(y1)).toEqual(Array.from(y2));
+    let zeros = 0;
+    for (const v of y1) {
+      if (v === 0) zeros++;
+      else expect(v).toBeCloseTo(4, 12);
+    }
+    // Binomial(4000, 0.25): sd about 27; 5 sd.
+    expect(Math.abs(zeros - 1000)).toBeLessThan(140);
+    // The next draw differs (the generator advanced).
+    expect(Array.from(d1.forward(x).dataSync())).not.toEqual(Array.from(y1));
+    d1.eval();
+    expect(d1.forward(x)).toBe(x);
+    expect(() => new Dropout(1.5)).toThrow(/Dropout: p must be in \[0, 1\]/);
+  });
+
+  it('its gradient is the mask times 1/(1-p)', () => {
+    const g = new Generator(2);
+    const drop = new Dropout(0.5, { generator: new Generator(9) });
+    const x = rand(g, [3, 4]);
+    // Same generator state for the checked function: reset before each evaluation.
+    const st = drop.generator!.getState();
+    const f = (t: Tensor): Tensor => {
+      drop.generator!.setState(st);
+      return drop.forward(t).square();
+    };
+    expect(gradcheck(f, [x]).ok).toBe(true);
+  });
+});
+
+describe('Maxout, activations, Flatten, Reshape', () => {
+  it('Maxout takes the max over groups of consecutive pieces', () => {
+    const m = new Maxout(1, 2, 3, f64);
+    m.setParameters({
+      linear: { weight: tensor([[1], [-1], [2], [0.5], [-3], [0]], f64), bias: tensor([0, 0, 0, 0, 0, 1], f64) },
+    });
+    // x = 2: values [2, -2, 4 | 1, -6, 1] -> [4, 1]; x = -1: [-1, 1, -2 | -0.5, 3, 1] -> [1, 3].
+    const y = m.forward(tensor([[2], [-1]], f64));
+    expect(y.shape).toEqual([2, 2]);
+    expect(Array.from(y.dataSync())).toEqual([4, 1, 1, 3]);
+    const g = new Generator(4);
+    const m2 = new Maxout(3, 2, 4, { generator: g, ...f64 });
+    const p = m2.namedParameters();
+    const x = rand(g, [5, 3]);
+    const r = gradcheck(
+      (xx, w, b) =>
+        m2.call(
+          unflattenTree([
+            [p[0]![0], w!],
+            [p[1]![0], b!],
+          ]),
+          xx!,
+        ),
+      [x, p[0]![1], p[1]![1]],
+    );
+    expect(r.ok).toBe(true);
+    m.dispose();
+    m2.dispose();
+  });
+
+  it('activation modules compute their functions', () => {
+    const x = tensor([-2, -0.5, 0, 1.5], f64);
+    const v = (m: { forward(t: Tensor): Tensor }) => Array.from(m.forward(x).dataSync());
+    close(v(new ReLU()), [0, 0, 0, 1.5]);
+    close(v(new LeakyReLU(0.2)), [-0.4, -0.1, 0, 1.5]);
+    close(v(new Tanh()), [-2, -0.5, 0, 1.5].map(Math.tanh));
+    close(
+      v(new Sigmoid()),
+      [-2, -0.5, 0, 1.5].map((t) => 1 / (1 + Math.exp(-t))),
+    );
+    close(
+      v(new ELU(0.5)),
+      [-2, -0.5, 0, 1.5].map((t) => (t > 0 ? t : 0.5 * (Math.exp(t) - 1))),
+    );
+    close(
+      v(new Softplus(2)),
+      [-2, -0.5, 0, 1.5].map((t) => Math.log1p(Math.exp(2 * t)) / 2),
+    );
+    expect(new Identity().forward(x)).toBe(x);
+    const t = tensor(new Float64Array(24), { shape: [2, 3, 4] });
+    expect(new Flatten().forward(t).shape).toEqual([2, 12]);
+    expect(new Reshape([4, 3]).forward(t).shape).toEqual([2, 4, 3]);
+  });
+});
+
+describe('gradients of small modules (float64 finite differences)', () => {
+  function checkModule(m: { namedParameters(): [string, Tensor][]; call(p: ParamTree, x: Tensor): Tensor }, x: Tensor) {
+    const named = m.namedParameters();
+    const f = (xx: Tensor, ...ps: Tensor[]): Tensor =>
+      m.call(unflattenTree(named.map(([n], i) => [n, ps[i]!] as const)), xx).tanh();
+    return gradcheck(f as (...xs: Tensor[]) => Tensor, [x, ...named.map(([, t]) => t)]);
+  }
+
+  it('Linear, Conv2d, ConvTranspose2d, BatchNorm2d and an mlp', () => {
+    const g = new Generator(21);
+    const cases: [
+      { namedParameters(): [string, Tensor][]; call(p: ParamTree, x: Tensor): Tensor; dispose(): void },
+      Tensor,
+    ][] = [
+      [new Linear(3, 2, { generator: g, ...f64 }), rand(g, [4, 3])],
+      [new Conv2d(2, 3, 2, { stride: 2, padding: 1, generator: g, ...f64 }), rand(g, [2, 2, 3, 3])],
+      [new ConvTranspose2d(2, 2, 3, { stride: 2, padding: 1, generator: g, ...f64 }), rand(g, [1, 2, 2, 2])],
+      [new Sequential(new Conv2d(1, 2, 2, { generator: g, ...f64 }), new BatchNorm2d(2, f64)), rand(g, [2, 1, 3, 3])],
+      [mlp([3, 4, 2], { activation: 'elu', generator: g, dtype: 'float64' }), rand(g, [3, 3])],
+    ];
+    for (const [m, x] of cases) {
+      const r = checkModule(m, x);
+      expect(r.ok, `${m.constructor.name}: worst ${r.worst}`).toBe(true);
+      m.dispose();
+      x.dispose();
+    }
+  });
+});
+
+describe('memory', () => {
+  it('forward passes inside tidy leave only the module tensors; dispose frees them', () => {
+    const before = memory().numTensors;
+    const net = mlp([4, 8, 8, 2], { batchNorm: true, dropout: 0.1, generator: new Generator(1) });
+    const owned = net.namedParameters().length + net.namedBuffers().length;
+    expect(memory().numTensors).toBe(before + owned);
+    for (let i = 0; i < 3; i++) {
+      tidy(() => {
+        net.forward(new Generator(i).normal([5, 4]));
+      });
+    }
+    expect(memory().numTensors).toBe(before + owned);
+    net.dispose();
+    expect(memory().numTensors).toBe(before);
+  });
+});
