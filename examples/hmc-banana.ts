@@ -1,10 +1,10 @@
-// HMC on a user-defined target, runnable: npx tsx examples/hmc-banana.ts
+// HMC on a user-defined target, runnable: node --import tsx examples/hmc-banana.ts (or npx tsx ...)
 //
 // The "banana" (a twisted Gaussian): z1 ~ N(0, 1) and z2 | z1 ~ N(b (z1^2 - 1), 1), so
 // log p(z) = -z1^2 / 2 - (z2 - b (z1^2 - 1))^2 / 2 + const, with E[z] = 0, Var z1 = 1 and
 // Var z2 = 1 + 2 b^2. Any function of tensor ops works as a target: the gradient comes from autodiff.
-import { effectiveSampleSize, hmc, type SummaryRow, summary } from '../src/hmc/index.js';
-import { Generator, type Tensor } from '../src/index.js';
+// Outside this repository the import is from 'tessera'.
+import { effectiveSampleSize, Generator, hmc, type SummaryRow, summary, type Tensor } from '../src/index.js';
 
 export interface BananaResult {
   rows: SummaryRow[];

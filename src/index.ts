@@ -1,6 +1,11 @@
 /**
  * tessera: tensors with reverse-mode autodiff of any order, on a float64-capable CPU backend and
  * hand-written WGSL kernels on WebGPU.
+ *
+ * One flat namespace: the core (tensors, ops, autodiff, randomness, backends), nn, optim,
+ * checkpoint, hmc (sampler, diagnostics, PresGAN posterior), data (datasets, synthetic sets,
+ * batching, transforms, IDX/CIFAR readers), metrics, plot and models (the GAN and classifier
+ * recipes). Every name is unique across these modules (`npx tsc` rejects an ambiguous re-export).
  */
 
 export { type GradcheckOptions, type GradcheckResult, gradcheck } from './autograd/gradcheck.js';
@@ -10,10 +15,15 @@ export type { Backend, BackendMemory, KernelTable } from './backend/backend.js';
 export { type BackendChoice, getBackendInfo, setBackend } from './backend/select.js';
 export { type WebGPUStats, webgpuStats } from './backend/webgpu/runtime.js';
 export * from './checkpoint/index.js';
+export * from './data/index.js';
+export * from './hmc/index.js';
 export { cpuBackend } from './kernels/cpu/backend.js';
 export { cpuThreads, setCpuThreads } from './kernels/cpu/threads.js';
+export * from './metrics/index.js';
+export * from './models/index.js';
 export * from './nn/index.js';
 export * from './optim/index.js';
+export * from './plot/index.js';
 export {
   bernoulli,
   Generator,

@@ -1,5 +1,11 @@
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { tour } from '../examples/tour.js';
+import { trainMlpExample } from '../examples/train-mlp.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
 
 describe('README tour (examples/tour.ts)', () => {
   it('computes what the README says', async () => {
@@ -26,5 +32,27 @@ describe('README tour (examples/tour.ts)', () => {
       2,
     );
     expect(r.noiseShape).toEqual([64, 10]);
+  });
+});
+
+describe('README / docs/hmc.md example (examples/hmc-banana.ts)', () => {
+  it('runs as documented: node --import tsx examples/hmc-banana.ts', async () => {
+    // The statistics are checked in test/hmc/example.test.ts; this runs the file as a script.
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', 'examples/hmc-banana.ts'], {
+      cwd: root,
+      timeout: 60_000,
+    });
+    expect(stdout).toMatch(/^step size after burn-in \d+\.\d{3}, acceptance 0\.\d\d$/m);
+    expect(stdout).toMatch(/'z1'.*'z2'/s);
+    expect(stdout).toMatch(/^E\[z2\^2\] = \d+\.\d{3} \(exact: 3 for b = 1\)$/m);
+  });
+});
+
+describe('README nn and training example (examples/train-mlp.ts)', () => {
+  it('learns sin(x), and a run resumed from the checkpoint matches the uninterrupted one exactly', async () => {
+    const r = await trainMlpExample(60);
+    expect(r.straight).toBeLessThan(r.first);
+    expect(r.straight).toBeLessThan(0.05);
+    expect(r.resumed).toBe(r.straight);
   });
 });

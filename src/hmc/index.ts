@@ -29,5 +29,5 @@ export {
   type LogProbFn,
   leapfrog,
 } from './leapfrog.js';
-export { type ParamTree, PRESGAN_HMC_DEFAULTS, type PresganPosteriorOptions, presganPosterior } from './presgan.js';
+export { PRESGAN_HMC_DEFAULTS, type PresganPosteriorOptions, presganPosterior } from './presgan.js';
 export { type HmcOptions, type HmcResult, type HmcTarget, hmc, type StepSizeAdaptation } from './sampler.js';

@@ -4,9 +4,6 @@ import { Tensor } from '../tensor/tensor.js';
 import { eventAxes } from './leapfrog.js';
 import type { HmcTarget } from './sampler.js';
 
-/** A nested structure of tensors (parameters of a generator). */
-export type ParamTree = Tensor | readonly ParamTree[] | { readonly [key: string]: ParamTree };
-
 function detachTree<P>(tree: P): P {
   if (tree instanceof Tensor) return stopGradient(tree) as P;
   if (Array.isArray(tree)) return tree.map((x) => detachTree(x)) as P;

@@ -8,6 +8,7 @@ import { matmul } from './matmul.js';
 import { concat, expand, flip, pad, permute, slice } from './movement.js';
 import { randomUniform } from './random.js';
 import { argReduce, reduce } from './reduce.js';
+import { pooledOutputBytes, recycle } from './util.js';
 
 const kernels: KernelTable = {
   unary,
@@ -69,8 +70,9 @@ export const cpuBackend: Backend = {
   release(data) {
     bytesInUse -= (data as TypedArray).byteLength;
     buffers--;
+    recycle(data as TypedArray);
   },
-  memory: () => ({ bytesInUse, bytesPooled: 0, buffers }),
+  memory: () => ({ bytesInUse, bytesPooled: pooledOutputBytes(), buffers }),
   checkFinite(data, _dtype: DType, _size, label) {
     const a = data as TypedArray;
     for (let i = 0; i < a.length; i++) {

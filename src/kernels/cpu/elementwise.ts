@@ -1,7 +1,8 @@
-import type { Kernel, KernelInput } from '../../backend/backend.js';
+import type { Kernel } from '../../backend/backend.js';
 import type { BinaryOp, CompareOp, UnaryOp } from '../../tensor/primitives.js';
-import { shapesEqual } from '../../tensor/shape.js';
-import { type Arr, alloc, broadcastStrides, roundHalfEven, stridedOffsets } from './util.js';
+import { tanhFloat32 } from './fastmath.js';
+import { broadcastMap, type ScalarFn } from './loops.js';
+import { type Arr, alloc, roundHalfEven } from './util.js';
 
 type F1 = (x: number) => number;
 type F2 = (a: number, b: number) => number;
@@ -60,57 +61,34 @@ const compareFns: { readonly [C in CompareOp]: F2 } = {
 };
 
 export const unary: Kernel<'unary'> = (inputs, { op }, out) => {
-  const x = inputs[0]!.data as Arr;
+  const x = inputs[0]!;
   const y = alloc(out.dtype, out.shape);
-  const f = unaryFns[op];
-  for (let i = 0; i < y.length; i++) y[i] = f(x[i]!);
+  // float32 results take the float32-accurate tanh (<= 3 ulp, about 9x faster than Math.tanh).
+  const f32 = out.dtype === 'float32' && op === 'tanh';
+  broadcastMap(f32 ? 'u:tanhFloat32' : `u:${op}`, f32 ? tanhFloat32 : unaryFns[op], [x], out.shape, y);
   if (out.dtype === 'int32') for (let i = 0; i < y.length; i++) y[i] = y[i]! | 0;
   return y;
 };
 
-/** out[i] = f(a[offA[i]], b[offB[i]]) with fast paths for equal shapes and scalars. */
-function broadcast2(a: KernelInput, b: KernelInput, out: Arr, shape: readonly number[], f: F2): void {
-  const x = a.data as Arr;
-  const y = b.data as Arr;
-  const n = out.length;
-  if (shapesEqual(a.shape, shape) && shapesEqual(b.shape, shape)) {
-    for (let i = 0; i < n; i++) out[i] = f(x[i]!, y[i]!);
-  } else if (y.length === 1 && shapesEqual(a.shape, shape)) {
-    const s = y[0]!;
-    for (let i = 0; i < n; i++) out[i] = f(x[i]!, s);
-  } else if (x.length === 1 && shapesEqual(b.shape, shape)) {
-    const s = x[0]!;
-    for (let i = 0; i < n; i++) out[i] = f(s, y[i]!);
-  } else {
-    const oa = stridedOffsets(shape, broadcastStrides(a.shape, shape));
-    const ob = stridedOffsets(shape, broadcastStrides(b.shape, shape));
-    for (let i = 0; i < n; i++) out[i] = f(x[oa[i]!]!, y[ob[i]!]!);
-  }
-}
-
 export const binary: Kernel<'binary'> = (inputs, { op }, out) => {
   const z = alloc(out.dtype, out.shape);
-  const f = out.dtype === 'int32' ? (intBinaryFns[op] ?? binaryFns[op]) : binaryFns[op];
-  broadcast2(inputs[0]!, inputs[1]!, z, out.shape, f);
+  const int = out.dtype === 'int32' && intBinaryFns[op] !== undefined;
+  const f = int ? intBinaryFns[op]! : binaryFns[op];
+  broadcastMap(`b:${int ? 'int-' : ''}${op}`, f, inputs, out.shape, z);
   return z;
 };
 
 export const compare: Kernel<'compare'> = (inputs, { op }, out) => {
   const z = alloc('bool', out.shape);
-  broadcast2(inputs[0]!, inputs[1]!, z, out.shape, compareFns[op]);
+  broadcastMap(`c:${op}`, compareFns[op], inputs, out.shape, z);
   return z;
 };
 
+const select = (c: number, a: number, b: number) => (c ? a : b);
+
 export const where: Kernel<'where'> = (inputs, _p, out) => {
-  const [c, a, b] = inputs as [KernelInput, KernelInput, KernelInput];
   const z = alloc(out.dtype, out.shape);
-  const cd = c.data as Arr;
-  const ad = a.data as Arr;
-  const bd = b.data as Arr;
-  const oc = stridedOffsets(out.shape, broadcastStrides(c.shape, out.shape));
-  const oa = stridedOffsets(out.shape, broadcastStrides(a.shape, out.shape));
-  const ob = stridedOffsets(out.shape, broadcastStrides(b.shape, out.shape));
-  for (let i = 0; i < z.length; i++) z[i] = cd[oc[i]!] ? ad[oa[i]!]! : bd[ob[i]!]!;
+  broadcastMap('where', select as ScalarFn, inputs, out.shape, z);
   return z;
 };
 
