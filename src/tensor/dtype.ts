@@ -1,3 +1,4 @@
+import { fail } from './errors.js';
 /** Element types a tensor can hold. `bool` is stored one byte per element on the CPU. */
 export type DType = 'float32' | 'float64' | 'int32' | 'bool';
 
@@ -25,7 +26,15 @@ export function bytesPerElement(dtype: DType): number {
   }
 }
 
-export function allocArray(dtype: DType, size: number): TypedArray {
+/** Throws a clear error unless `dtype` is one of DTYPES (JavaScript callers can pass anything). */
+export function checkDType(op: string, dtype: unknown): DType {
+  if (!DTYPES.includes(dtype as DType)) {
+    fail(op, `unknown dtype ${JSON.stringify(dtype)}; expected one of ${DTYPES.join(', ')}`);
+  }
+  return dtype as DType;
+}
+
+export function allocArray(dtype: DType, size: number, op = 'tensor'): TypedArray {
   switch (dtype) {
     case 'float32':
       return new Float32Array(size);
@@ -35,6 +44,8 @@ export function allocArray(dtype: DType, size: number): TypedArray {
       return new Int32Array(size);
     case 'bool':
       return new Uint8Array(size);
+    default:
+      return checkDType(op, dtype) as never;
   }
 }
 

@@ -123,6 +123,29 @@ describe('reduction composites: autodiff vs finite differences', () => {
   checkReducer('norm p=2', (x, a, o) => T.norm(x, 2, a, o), awayFromZero);
   checkReducer('norm p=3', (x, a, o) => T.norm(x, 3, a, o), awayFromZero);
   checkReducer('norm p=inf', (x, a, o) => T.norm(x, Number.POSITIVE_INFINITY, a, o), awayFromZero);
+  it('norm of a zero vector: value 0 and gradient 0 (the subgradient), first and second order', () => {
+    for (const p of [2, 3]) {
+      const zero = T.zeros([2, 3], 'float64');
+      expect(T.norm(zero, p, 1).dataSync()).toEqual(new Float64Array([0, 0]));
+      expect(Array.from(T.grad((t: Tensor) => T.norm(t, p, 1).sum())(zero).dataSync())).toEqual([0, 0, 0, 0, 0, 0]);
+      const hvp = T.grad((t: Tensor) => T.grad((u: Tensor) => T.norm(u, p).mul(3))(t).sum())(zero);
+      expect(Array.from(hvp.dataSync()).every((v) => v === 0)).toBe(true);
+      // One zero row and one non-zero row: the non-zero row keeps its gradient x / |x|.
+      const x = T.tensor(
+        [
+          [0, 0],
+          [3, 4],
+        ],
+        { dtype: 'float64' },
+      );
+      if (p === 2) {
+        const g = Array.from(T.grad((t: Tensor) => T.norm(t, 2, 1).sum())(x).dataSync());
+        [0, 0, 0.6, 0.8].forEach((v, i) => {
+          expect(g[i]).toBeCloseTo(v, 14);
+        });
+      }
+    }
+  });
   checkReducer('logsumexp', (x, a, o) => T.logsumexp(x, a, o), anyValues);
   checkReducer('logsumexp shifted by 500 (stable path)', (x, a, o) => T.logsumexp(x.add(500), a, o), anyValues, 1, 10);
 

@@ -172,6 +172,17 @@ describe('axes, sizes, dtypes, disposed tensors', () => {
     expectError(() => T.max(T.tensor([true])), 'max', 'bool');
   });
 
+  it('unknown dtypes (from JavaScript callers) are named, with the valid list', () => {
+    const bad = 'float16' as unknown as T.DType;
+    expectError(() => T.zeros([2], bad), 'zeros', '"float16"', 'float32, float64, int32, bool');
+    expectError(() => T.zeros([2], { dtype: 'float64' } as unknown as T.DType), 'zeros', 'unknown dtype');
+    expectError(() => T.full([2], 1, bad), 'full', 'float16');
+    expectError(() => T.arange(3, undefined, 1, bad), 'arange', 'float16');
+    expectError(() => T.eye(2, 2, bad), 'eye', 'float16');
+    expectError(() => T.tensor([1, 2], { dtype: bad }), 'tensor', 'float16');
+    expectError(() => T.cast(z([2]), bad), 'cast', 'float16');
+  });
+
   it('using a disposed tensor names the op and the tensor', () => {
     const x = T.tensor([1, 2]);
     const y = T.tensor([3, 4]);

@@ -1,4 +1,4 @@
-import { allocArray, castArray, type DType, isFloat, type TypedArray } from '../dtype.js';
+import { allocArray, castArray, checkDType, type DType, isFloat, type TypedArray } from '../dtype.js';
 import { getBackend, keep, registeredBackend, tensorFromArray } from '../engine.js';
 import { fail, fmtShape } from '../errors.js';
 import { checkShape, sizeOf } from '../shape.js';
@@ -52,14 +52,14 @@ export function tensor(values: NestedArray | TypedArray, opts: CreateOptions = {
   if (ArrayBuffer.isView(values)) {
     flat = values;
     shape = opts.shape ? checkShape(op, opts.shape) : [values.length];
-    dtype = opts.dtype ?? dtypeOfArray(values);
+    dtype = opts.dtype === undefined ? dtypeOfArray(values) : checkDType(op, opts.dtype);
   } else {
     shape = inferShape(values, op);
     const out: number[] = [];
     flatten(values, shape, 0, out, op);
     flat = out;
     const isBool = typeof values === 'boolean' || (Array.isArray(values) && firstLeaf(values) === 'boolean');
-    dtype = opts.dtype ?? (isBool ? 'bool' : 'float32');
+    dtype = opts.dtype === undefined ? (isBool ? 'bool' : 'float32') : checkDType(op, opts.dtype);
     if (opts.shape) {
       const target = checkShape(op, opts.shape);
       if (sizeOf(target) !== flat.length) {
@@ -129,7 +129,7 @@ export function toNested(data: TypedArray, shape: readonly number[], dtype: DTyp
 
 function filled(shape: readonly number[], value: number, dtype: DType, op: string): Tensor {
   const s = checkShape(op, shape);
-  const data = allocArray(dtype, sizeOf(s));
+  const data = allocArray(checkDType(op, dtype), sizeOf(s), op);
   if (value !== 0) data.fill(dtype === 'bool' ? (value ? 1 : 0) : value);
   return tensorFromArray(data, s, dtype);
 }
@@ -163,7 +163,7 @@ export function arange(start: number, stop?: number, step = 1, dtype: DType = 'f
   }
   if (step === 0 || !Number.isFinite(step)) fail('arange', `step must be a non-zero finite number, got ${step}`);
   const n = Math.max(0, Math.ceil((stop - start) / step));
-  const data = allocArray(dtype, n);
+  const data = allocArray(checkDType('arange', dtype), n, 'arange');
   for (let i = 0; i < n; i++) data[i] = start + i * step;
   return tensorFromArray(data, [n], dtype);
 }
@@ -171,7 +171,7 @@ export function arange(start: number, stop?: number, step = 1, dtype: DType = 'f
 /** `num` evenly spaced values from start to stop inclusive. */
 export function linspace(start: number, stop: number, num: number, dtype: DType = 'float32'): Tensor {
   if (!Number.isInteger(num) || num < 0) fail('linspace', `num must be a non-negative integer, got ${num}`);
-  const data = allocArray(dtype, num);
+  const data = allocArray(checkDType('linspace', dtype), num, 'linspace');
   const step = num > 1 ? (stop - start) / (num - 1) : 0;
   for (let i = 0; i < num; i++) data[i] = i === num - 1 && num > 1 ? stop : start + i * step;
   return tensorFromArray(data, [num], dtype);
@@ -180,7 +180,7 @@ export function linspace(start: number, stop: number, num: number, dtype: DType 
 /** Identity matrix (n x m). */
 export function eye(n: number, m = n, dtype: DType = 'float32'): Tensor {
   checkShape('eye', [n, m]);
-  const data = allocArray(dtype, n * m);
+  const data = allocArray(checkDType('eye', dtype), n * m, 'eye');
   for (let i = 0; i < Math.min(n, m); i++) data[i * m + i] = 1;
   return tensorFromArray(data, [n, m], dtype);
 }

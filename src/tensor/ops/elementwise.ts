@@ -1,4 +1,4 @@
-import { type DType, isFloat } from '../dtype.js';
+import { checkDType, type DType, isFloat } from '../dtype.js';
 import { runPrimitive } from '../engine.js';
 import { fail, fmtShape } from '../errors.js';
 import type { BinaryOp, CompareOp, UnaryOp } from '../primitives.js';
@@ -112,6 +112,7 @@ export function where(cond: TensorLike, a: TensorLike, b: TensorLike): Tensor {
 
 /** Converts to another dtype (float -> int32 truncates towards zero; anything -> bool is `!= 0`). */
 export function cast(x: Tensor, dtype: DType): Tensor {
+  checkDType('cast', dtype);
   if (x.dtype === dtype) return x;
   return runPrimitive('cast', [x], { dtype }, x.shape, dtype);
 }

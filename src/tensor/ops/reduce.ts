@@ -4,7 +4,7 @@ import { fail, fmtShape } from '../errors.js';
 import type { ArgReduceOp, ReduceOp } from '../primitives.js';
 import { normalizeAxes, normalizeAxis } from '../shape.js';
 import type { Tensor } from '../tensor.js';
-import { abs, cast, exp, log, mul, pow, sqrt, square, sub, where } from './elementwise.js';
+import { abs, cast, exp, gt, log, mul, pow, sqrt, square, sub, where } from './elementwise.js';
 import { reshape, stopGradient } from './movement.js';
 import { isfinite } from './predicates.js';
 
@@ -82,8 +82,12 @@ export function std(
 export function norm(x: Tensor, p = 2, axis?: number | readonly number[], opts?: ReduceOptions): Tensor {
   if (p === Number.POSITIVE_INFINITY) return max(abs(x), axis, opts);
   if (p === 1) return sum(abs(x), axis, opts);
-  if (p === 2) return sqrt(sum(square(x), axis, opts));
-  return pow(sum(pow(abs(x), p), axis, opts), 1 / p);
+  // s^(1/p) has an infinite slope at s = 0, which times the zero inner gradient gives NaN; the
+  // double `where` makes the gradient at a zero vector 0 (PyTorch's subgradient), at any order.
+  const s = p === 2 ? sum(square(x), axis, opts) : sum(pow(abs(x), p), axis, opts);
+  const nonzero = gt(s, 0);
+  const safe = where(nonzero, s, 1);
+  return where(nonzero, p === 2 ? sqrt(safe) : pow(safe, 1 / p), 0);
 }
 
 /**
