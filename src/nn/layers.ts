@@ -113,8 +113,8 @@ function checkGroups(op: string, cin: number, cout: number, groups: number): voi
     fail(op, `in channels ${cin} and out channels ${cout} must be divisible by groups ${groups}`);
 }
 
-/** 2-D convolution layer, NCHW; weight [out, in/groups, kH, kW] and bias [out] (PyTorch layout and default init). */
-export class Conv2d extends Module {
+/** What Conv2d and ConvTranspose2d share: geometry fields, checks, PyTorch default init, weight/bias. */
+abstract class ConvLayer extends Module {
   readonly inChannels: number;
   readonly outChannels: number;
   readonly kernelSize: [number, number];
@@ -123,10 +123,19 @@ export class Conv2d extends Module {
   readonly dilation: Pair;
   readonly groups: number;
   readonly dtype: FloatDType;
+  readonly #op: string;
 
-  constructor(inChannels: number, outChannels: number, kernelSize: Pair, opts: Conv2dLayerOptions = {}) {
+  /** `transposed`: the weight is [in, out/groups, kH, kW] (PyTorch's ConvTranspose layout). */
+  protected constructor(
+    op: string,
+    inChannels: number,
+    outChannels: number,
+    kernelSize: Pair,
+    opts: Conv2dLayerOptions,
+    transposed: boolean,
+  ) {
     super();
-    const op = 'Conv2d';
+    this.#op = op;
     posInt(op, 'inChannels', inChannels);
     posInt(op, 'outChannels', outChannels);
     this.groups = opts.groups ?? 1;
@@ -139,7 +148,9 @@ export class Conv2d extends Module {
     this.dilation = opts.dilation ?? 1;
     this.dtype = opts.dtype ?? 'float32';
     const io = { dtype: this.dtype, ...(opts.generator ? { generator: opts.generator } : {}) };
-    const shape = [outChannels, inChannels / this.groups, ...this.kernelSize];
+    const shape = transposed
+      ? [inChannels, outChannels / this.groups, ...this.kernelSize]
+      : [outChannels, inChannels / this.groups, ...this.kernelSize];
     this.registerParameter('weight', torchDefaultWeight(shape, io));
     if (opts.bias ?? true) this.registerParameter('bias', torchDefaultBias(outChannels, fans(shape).fanIn, io));
   }
@@ -151,18 +162,30 @@ export class Conv2d extends Module {
     return this.hasParam('bias') ? this.param('bias') : undefined;
   }
 
-  forward(x: Tensor): Tensor {
-    checkFloatInput('Conv2d', x, this.dtype);
+  /** Checks the input and returns the options shared by both convolutions. */
+  protected convOptions(x: Tensor): { stride: Pair; padding: Pair; dilation: Pair; groups: number; bias?: Tensor } {
+    checkFloatInput(this.#op, x, this.dtype);
     if (x.rank !== 4 || x.shape[1] !== this.inChannels)
-      fail('Conv2d', `input must be [N, ${this.inChannels}, H, W], got ${fmtShape(x.shape)}`);
+      fail(this.#op, `input must be [N, ${this.inChannels}, H, W], got ${fmtShape(x.shape)}`);
     const b = this.bias;
-    return conv2d(x, this.weight, {
+    return {
       stride: this.stride,
       padding: this.padding,
       dilation: this.dilation,
       groups: this.groups,
       ...(b ? { bias: b } : {}),
-    });
+    };
+  }
+}
+
+/** 2-D convolution layer, NCHW; weight [out, in/groups, kH, kW] and bias [out] (PyTorch layout and default init). */
+export class Conv2d extends ConvLayer {
+  constructor(inChannels: number, outChannels: number, kernelSize: Pair, opts: Conv2dLayerOptions = {}) {
+    super('Conv2d', inChannels, outChannels, kernelSize, opts, false);
+  }
+
+  forward(x: Tensor): Tensor {
+    return conv2d(x, this.weight, this.convOptions(x));
   }
 }
 
@@ -171,58 +194,16 @@ export interface ConvTranspose2dLayerOptions extends Conv2dLayerOptions {
 }
 
 /** Transposed 2-D convolution layer; weight [in, out/groups, kH, kW] and bias [out] (PyTorch layout and default init). */
-export class ConvTranspose2d extends Module {
-  readonly inChannels: number;
-  readonly outChannels: number;
-  readonly kernelSize: [number, number];
-  readonly stride: Pair;
-  readonly padding: Pair;
+export class ConvTranspose2d extends ConvLayer {
   readonly outputPadding: Pair;
-  readonly dilation: Pair;
-  readonly groups: number;
-  readonly dtype: FloatDType;
 
   constructor(inChannels: number, outChannels: number, kernelSize: Pair, opts: ConvTranspose2dLayerOptions = {}) {
-    super();
-    const op = 'ConvTranspose2d';
-    posInt(op, 'inChannels', inChannels);
-    posInt(op, 'outChannels', outChannels);
-    this.groups = opts.groups ?? 1;
-    checkGroups(op, inChannels, outChannels, this.groups);
-    this.inChannels = inChannels;
-    this.outChannels = outChannels;
-    this.kernelSize = kernelPair(op, kernelSize);
-    this.stride = opts.stride ?? 1;
-    this.padding = opts.padding ?? 0;
+    super('ConvTranspose2d', inChannels, outChannels, kernelSize, opts, true);
     this.outputPadding = opts.outputPadding ?? 0;
-    this.dilation = opts.dilation ?? 1;
-    this.dtype = opts.dtype ?? 'float32';
-    const io = { dtype: this.dtype, ...(opts.generator ? { generator: opts.generator } : {}) };
-    const shape = [inChannels, outChannels / this.groups, ...this.kernelSize];
-    this.registerParameter('weight', torchDefaultWeight(shape, io));
-    if (opts.bias ?? true) this.registerParameter('bias', torchDefaultBias(outChannels, fans(shape).fanIn, io));
-  }
-
-  get weight(): Tensor {
-    return this.param('weight');
-  }
-  get bias(): Tensor | undefined {
-    return this.hasParam('bias') ? this.param('bias') : undefined;
   }
 
   forward(x: Tensor): Tensor {
-    checkFloatInput('ConvTranspose2d', x, this.dtype);
-    if (x.rank !== 4 || x.shape[1] !== this.inChannels)
-      fail('ConvTranspose2d', `input must be [N, ${this.inChannels}, H, W], got ${fmtShape(x.shape)}`);
-    const b = this.bias;
-    return convTranspose2d(x, this.weight, {
-      stride: this.stride,
-      padding: this.padding,
-      outputPadding: this.outputPadding,
-      dilation: this.dilation,
-      groups: this.groups,
-      ...(b ? { bias: b } : {}),
-    });
+    return convTranspose2d(x, this.weight, { ...this.convOptions(x), outputPadding: this.outputPadding });
   }
 }
 
