@@ -1,9 +1,15 @@
 // Training-step throughput: one ring-GAN iteration (D step + G step, Adam, batch 64; generator
 // 10 -> 128 -> 128 -> 2, discriminator 2 -> 128 -> 128 -> 1, tanh) and one step of the Stacked-MNIST
 // classifier (conv 3x3x32, conv 3x3x64, maxpool, dropout, FC 128, dropout, FC 10; Adam), on the
-// tessera CPU backend (and WebGPU when an adapter exists), side by side with TensorFlow.js
-// (tfjs-core + tfjs-backend-cpu) running the same steps in the same process.
-// Run: npx tsx bench/train.bench.ts (or through the bench runner, which calls run()).
+// tessera CPU and WebGPU backends, side by side with TensorFlow.js running the same steps in the
+// same process: tfjs-cpu next to tessera-cpu, tfjs-webgpu (started on the same Dawn OpenGL ES
+// compatibility adapter, bench/common.ts) next to tessera-webgpu. Each pair is timed alternately,
+// block by block, so that both see the same background load; ratios are against the peer of the
+// same kind. Every step includes finishing its device work (tessera: sync(); tfjs-webgpu: submit +
+// onSubmittedWorkDone).
+// Run: npm run bench -- bench/train.bench.ts (the runner calls run()).
+// TRAIN_BENCH_GAN_MS: time per GAN case (default 6000 ms, split into alternating blocks);
+// TRAIN_BENCH_KINDS=cpu|webgpu and TRAIN_BENCH_TASKS=gan|classifier restrict the run (default: all).
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { mkdtempSync } from 'node:fs';
@@ -12,7 +18,6 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
-import { Bench } from 'tinybench';
 import { ringMixture } from '../src/data/synthetic.js';
 import { getBackend, setBackend, tidy, valueAndGrad } from '../src/index.js';
 import { mnistClassifier } from '../src/models/classifier.js';
@@ -21,6 +26,7 @@ import { functionalCall, type ParamTree } from '../src/nn/index.js';
 import { Adam } from '../src/optim/index.js';
 import { Generator } from '../src/random/generator.js';
 import { crossEntropy } from '../src/tensor/ops/losses.js';
+import { startTfjsWebGPU, type TfjsWebGPU, tfjsWebGPUDone } from './common.js';
 
 const GAN_BATCH = 64;
 const CLS_BATCH = 16; // small: tfjs-cpu needs ~2 s per image for the conv filter gradient
@@ -28,13 +34,15 @@ const NZ = 10;
 const HIDDEN = 128;
 const LR = 1e-4;
 const TARGET = 150; // GAN iterations per second on the CPU backend (issue 4)
+const WEBGPU_TARGET = 2; // tessera-webgpu / tfjs-webgpu on the same adapter (issue 4)
+const GAN_MS = Number(process.env.TRAIN_BENCH_GAN_MS ?? 6000);
+const KINDS = (process.env.TRAIN_BENCH_KINDS ?? 'cpu,webgpu').split(',');
+const TASKS = (process.env.TRAIN_BENCH_TASKS ?? 'gan,classifier').split(',');
 const RING = ringMixture({ radius: 2, std: 0.02 });
 /** Ring-GAN iterations per second reported for other libraries on this machine (not measured here). */
 const REPORTED: [string, number][] = [
   ['PyTorch 1.13, OpenBLAS, 1 thread', 460],
   ['tfjs-wasm (SIMD, 1 thread)', 71],
-  ['tfjs-cpu', 17.6],
-  ['tfjs-webgpu (llvmpipe)', 4.2],
 ];
 
 interface Row {
@@ -42,22 +50,48 @@ interface Row {
   task: string;
   perSecond: number;
   msPerStep: number;
+  /** Timed steps behind the median. */
+  n: number;
 }
 
-async function time(library: string, task: string, step: () => void | Promise<void>, slow: boolean): Promise<Row> {
-  await step(); // warm up
-  const bench = new Bench(
-    slow
-      ? { time: 0, warmup: false, iterations: 2 }
-      : { time: 3000, warmupTime: 300, warmupIterations: 5, iterations: 10 },
-  );
-  bench.add(`${library} ${task}`, step);
-  await bench.run();
-  const res = bench.tasks[0]!.result;
-  if (res.state !== 'completed') throw new Error(`bench ${library} ${task} did not complete: ${res.state}`);
-  const ms = res.latency.p50;
-  console.log(`${library} ${task}: ${(1000 / ms).toFixed(2)} steps/s`);
-  return { library, task, perSecond: 1000 / ms, msPerStep: ms };
+interface Case {
+  library: string;
+  task: string;
+  /** One step, its device work finished when the promise resolves. */
+  step: () => void | Promise<void>;
+}
+
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+
+/**
+ * Times the cases alternately: after a warm-up of each (compiles pipelines, fills pools), `rounds`
+ * rounds in which each case runs for `blockMs` (at least one step); the median step time of each.
+ * Alternating blocks give the cases of a pair the same background load, which matters on a
+ * shared 2-core machine where llvmpipe's worker threads compete with other jobs.
+ */
+async function timeAlternating(
+  cases: readonly Case[],
+  rounds: number,
+  blockMs: number,
+  warmup: number,
+): Promise<Row[]> {
+  for (const c of cases) for (let i = 0; i < warmup; i++) await c.step();
+  const times = cases.map((): number[] => []);
+  for (let r = 0; r < rounds; r++) {
+    for (const [k, c] of cases.entries()) {
+      const start = performance.now();
+      do {
+        const t0 = performance.now();
+        await c.step();
+        times[k]!.push(performance.now() - t0);
+      } while (performance.now() - start < blockMs);
+    }
+  }
+  return cases.map((c, k) => {
+    const ms = median(times[k]!);
+    console.log(`${c.library} ${c.task}: ${(1000 / ms).toFixed(2)} steps/s (${times[k]!.length} steps)`);
+    return { library: c.library, task: c.task, perSecond: 1000 / ms, msPerStep: ms, n: times[k]!.length };
+  });
 }
 
 // ------------------------------------------------------------------ tessera
@@ -187,59 +221,150 @@ function tfjsClassifier(): () => void {
 
 // ------------------------------------------------------------------ run
 
+const GAN_TASK = 'ring GAN iteration';
+const CLS_TASK = `classifier step (batch ${CLS_BATCH})`;
+/** Seconds of timed classifier steps per case (at least one step, at most five). */
+const CLS_BUDGET_S = 10;
+
+/** The classifier pair: one untimed step each (compiles; its time sets the number of rounds), then timed. */
+async function timeClassifierPair(cases: readonly Case[]): Promise<Row[]> {
+  let slowest = 0;
+  for (const c of cases) {
+    const t0 = performance.now();
+    await c.step();
+    slowest = Math.max(slowest, (performance.now() - t0) / 1000);
+  }
+  const rounds = Math.max(1, Math.min(5, Math.floor(CLS_BUDGET_S / slowest)));
+  return timeAlternating(cases, rounds, 0, 0);
+}
+
 export async function run(): Promise<void> {
   const rows: Row[] = [];
-  const backends: ('cpu' | 'webgpu')[] = ['cpu'];
-  let webgpu = 'measured';
-  try {
-    const info = await setBackend('webgpu');
-    webgpu = `measured on ${info.description}`;
-    backends.push('webgpu');
-  } catch (e) {
-    webgpu = `not measured: ${e instanceof Error ? e.message : String(e)}`;
-  }
-  for (const b of backends) {
-    await setBackend(b);
-    const gan = tesseraGan();
-    rows.push(await time(`tessera-${b}`, 'ring GAN iteration', gan.step, false));
-    gan.free();
-    const cls = tesseraClassifier();
-    rows.push(await time(`tessera-${b}`, `classifier step (batch ${CLS_BATCH})`, cls.step, true));
-    cls.free();
-  }
-  await setBackend('cpu');
+  const notes: string[] = [];
   await registerTfjsGradients();
-  await tf.setBackend('cpu');
-  rows.push(await time('tfjs-cpu', 'ring GAN iteration', tfjsGan(), false));
-  rows.push(await time('tfjs-cpu', `classifier step (batch ${CLS_BATCH})`, tfjsClassifier(), true));
+  const gan = TASKS.includes('gan');
+  const classifier = TASKS.includes('classifier');
 
-  const find = (lib: string, task: string) => rows.find((r) => r.library === lib && r.task.startsWith(task));
+  // tessera-cpu next to tfjs-cpu.
+  if (KINDS.includes('cpu')) {
+    await setBackend('cpu');
+    await tf.setBackend('cpu');
+    if (gan) {
+      const t = tesseraGan();
+      const cases = [
+        { library: 'tessera-cpu', task: GAN_TASK, step: t.step },
+        { library: 'tfjs-cpu', task: GAN_TASK, step: tfjsGan() },
+      ];
+      rows.push(...(await timeAlternating(cases, 6, GAN_MS / 6, 3)));
+      t.free();
+    }
+    if (classifier) {
+      const t = tesseraClassifier();
+      rows.push(
+        ...(await timeClassifierPair([
+          { library: 'tessera-cpu', task: CLS_TASK, step: t.step },
+          { library: 'tfjs-cpu', task: CLS_TASK, step: tfjsClassifier() },
+        ])),
+      );
+      t.free();
+    }
+  }
+
+  // tessera-webgpu next to tfjs-webgpu: two devices (tessera's, tfjs's) on the same Dawn adapter.
+  let tesseraGpu = '';
+  let peer: TfjsWebGPU | undefined;
+  if (KINDS.includes('webgpu')) {
+    try {
+      tesseraGpu = (await setBackend('webgpu')).description;
+    } catch (e) {
+      notes.push(`tessera-webgpu not measured: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    try {
+      peer = await startTfjsWebGPU();
+    } catch (e) {
+      notes.push(`tfjs-webgpu not measured: ${e instanceof Error ? e.message : String(e)}`);
+    }
+    const tfStep =
+      (p: TfjsWebGPU, f: () => void): (() => Promise<void>) =>
+      async () => {
+        f();
+        await tfjsWebGPUDone(p);
+      };
+    if (gan) {
+      const t = tesseraGpu ? tesseraGan() : undefined;
+      const cases: Case[] = [];
+      if (t) cases.push({ library: 'tessera-webgpu', task: GAN_TASK, step: t.step });
+      if (peer) cases.push({ library: 'tfjs-webgpu', task: GAN_TASK, step: tfStep(peer, tfjsGan()) });
+      if (cases.length > 0) rows.push(...(await timeAlternating(cases, 6, GAN_MS / 6, 3)));
+      t?.free();
+    }
+    if (classifier) {
+      const t = tesseraGpu ? tesseraClassifier() : undefined;
+      const cases: Case[] = [];
+      if (t) cases.push({ library: 'tessera-webgpu', task: CLS_TASK, step: t.step });
+      if (peer) cases.push({ library: 'tfjs-webgpu', task: CLS_TASK, step: tfStep(peer, tfjsClassifier()) });
+      if (cases.length > 0) rows.push(...(await timeClassifierPair(cases)));
+      t?.free();
+    }
+    if (peer) await peer.tf.setBackend(peer.previous === 'webgpu' ? 'cpu' : peer.previous);
+    await setBackend('cpu');
+  }
+
+  const find = (lib: string, task: string) => rows.find((r) => r.library === lib && r.task === task);
+  const peerOf = (lib: string) => (lib.startsWith('tessera-') ? `tfjs-${lib.slice('tessera-'.length)}` : undefined);
   console.log(`\nTraining steps per second (median), batch ${GAN_BATCH} GAN / ${CLS_BATCH} classifier, Adam:`);
   console.table(
     rows.map((r) => {
-      const peer = find('tfjs-cpu', r.task.split(' ')[0]!);
+      const peerLib = peerOf(r.library);
+      const p = peerLib === undefined ? undefined : find(peerLib, r.task);
       return {
         library: r.library,
         task: r.task,
         'steps/s': Number(r.perSecond.toFixed(r.perSecond < 1 ? 3 : 1)),
         'ms/step': Number(r.msPerStep.toFixed(1)),
-        'vs tfjs-cpu': peer ? `${(r.perSecond / peer.perSecond).toFixed(2)}x` : '-',
+        steps: r.n,
+        'vs same-kind tfjs': p ? `${(r.perSecond / p.perSecond).toFixed(2)}x (vs ${p.library})` : '-',
       };
     }),
   );
-  const cpuGan = find('tessera-cpu', 'ring')!;
+  const cpuGan = find('tessera-cpu', GAN_TASK);
+  if (cpuGan) {
+    console.log(
+      `Ring GAN, tessera CPU backend: ${cpuGan.perSecond.toFixed(1)} it/s; target ${TARGET} it/s: ${(cpuGan.perSecond / TARGET).toFixed(2)}x`,
+    );
+  }
+  const tg = find('tessera-webgpu', GAN_TASK);
+  const fg = find('tfjs-webgpu', GAN_TASK);
+  if (tg && fg) {
+    const ratio = tg.perSecond / fg.perSecond;
+    console.log(
+      `Ring GAN, WebGPU on the same adapter: tessera ${tg.perSecond.toFixed(1)} it/s, tfjs-webgpu ${fg.perSecond.toFixed(1)} it/s: ${ratio.toFixed(2)}x; target >= ${WEBGPU_TARGET}x: ${ratio >= WEBGPU_TARGET ? 'met' : 'NOT met'}`,
+    );
+  } else if (KINDS.includes('webgpu') && gan) {
+    console.log(`Ring GAN, WebGPU target (>= ${WEBGPU_TARGET}x tfjs-webgpu): not evaluated (see below)`);
+  }
+  const tc = find('tessera-webgpu', CLS_TASK);
+  const fc = find('tfjs-webgpu', CLS_TASK);
+  if (tc && fc) {
+    console.log(
+      `Classifier step, WebGPU on the same adapter: tessera ${tc.perSecond.toFixed(3)} steps/s, tfjs-webgpu ${fc.perSecond.toFixed(3)} steps/s: ${(tc.perSecond / fc.perSecond).toFixed(2)}x`,
+    );
+  }
+  if (cpuGan) {
+    console.log('Against ring-GAN rates reported for this machine (not measured in this run):');
+    console.table(
+      REPORTED.map(([library, perSecond]) => ({
+        library,
+        'it/s': perSecond,
+        'tessera-cpu / it': `${(cpuGan.perSecond / perSecond).toFixed(2)}x`,
+      })),
+    );
+  }
+  console.log(`tessera-webgpu: ${tesseraGpu || 'not measured'}`);
   console.log(
-    `Ring GAN, tessera CPU backend: ${cpuGan.perSecond.toFixed(1)} it/s; target ${TARGET} it/s: ${(cpuGan.perSecond / TARGET).toFixed(2)}x`,
+    `tfjs-webgpu: ${peer ? `tfjs ${peer.tf.version_core} on ${peer.adapter} (Dawn OpenGL ES backend)` : 'not measured'}`,
   );
-  console.log('Against ring-GAN rates reported for this machine (not measured in this run):');
-  console.table(
-    REPORTED.map(([library, perSecond]) => ({
-      library,
-      'it/s': perSecond,
-      'tessera-cpu / it': `${(cpuGan.perSecond / perSecond).toFixed(2)}x`,
-    })),
-  );
-  console.log(`WebGPU: ${webgpu}`);
+  for (const n of notes) console.log(n);
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) {

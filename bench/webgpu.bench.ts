@@ -23,6 +23,7 @@ import {
 import { conv2dBackwardFilterProgram, conv2dBackwardInputProgram, conv2dProgram } from '../src/kernels/wgsl/conv.js';
 import { matmulProgram } from '../src/kernels/wgsl/matmul.js';
 import { getHarness, type Harness } from '../test/helpers/dawn-harness.js';
+import { startTfjsWebGPU, type TfjsWebGPU, tfjsWebGPUDone } from './common.js';
 
 const TARGET_RATIO = 1.5;
 // WEBGPU_BENCH_REPS: timed runs per case (default 5); WEBGPU_BENCH_FILTER: only cases whose name contains it.
@@ -142,68 +143,10 @@ function harnessStep(h: Harness, ops: { op: Op; a: number[]; b: number[]; out: n
 
 // ------------------------------------------------------------------ tfjs-webgpu
 
-interface TfjsPeer {
-  tf: typeof TF;
-  backend: { device: GPUDevice; ensureCommandEncoderReady(): void; endComputePassEncoder(): void; submitQueue(): void };
-  previous: string;
-}
-
-const keepAlive: unknown[] = [];
-
-/**
- * tfjs-backend-webgpu on Dawn's OpenGL ES compatibility adapter (see /work/shared/webgpu.md):
- * Dawn's globals on globalThis, a navigator.gpu shim that asks for the compatibility adapter,
- * requestDevice raised to the adapter's limits, and requiredFeatures flattened and filtered.
- */
-async function setupTfjs(): Promise<TfjsPeer | undefined> {
+/** tfjs-backend-webgpu on the same Dawn adapter (bench/common.ts), or undefined with a warning. */
+async function setupTfjs(): Promise<TfjsWebGPU | undefined> {
   try {
-    process.env.EGL_PLATFORM ??= 'surfaceless';
-    const { create, globals } = await import('webgpu');
-    Object.assign(globalThis, globals);
-    const gpu = create(['backend=opengles']);
-    keepAlive.push(gpu);
-    const shim = {
-      async requestAdapter(): Promise<GPUAdapter | null> {
-        const adapter = await gpu.requestAdapter({ featureLevel: 'compatibility' } as GPURequestAdapterOptions);
-        if (adapter === null) return null;
-        keepAlive.push(adapter);
-        const requestDevice = adapter.requestDevice.bind(adapter);
-        const L = adapter.limits;
-        Object.defineProperty(adapter, 'requestDevice', {
-          value: (desc: GPUDeviceDescriptor = {}) => {
-            const feats = [...((desc.requiredFeatures ?? []) as Iterable<unknown>)]
-              .flat()
-              .filter((f): f is GPUFeatureName => typeof f === 'string' && adapter.features.has(f));
-            return requestDevice({
-              ...desc,
-              requiredFeatures: feats,
-              requiredLimits: {
-                ...desc.requiredLimits,
-                maxComputeInvocationsPerWorkgroup: L.maxComputeInvocationsPerWorkgroup,
-                maxComputeWorkgroupSizeX: L.maxComputeWorkgroupSizeX,
-                maxComputeWorkgroupSizeY: L.maxComputeWorkgroupSizeY,
-                maxComputeWorkgroupSizeZ: L.maxComputeWorkgroupSizeZ,
-                maxComputeWorkgroupStorageSize: L.maxComputeWorkgroupStorageSize,
-                maxStorageBuffersPerShaderStage: L.maxStorageBuffersPerShaderStage,
-              },
-            });
-          },
-        });
-        return adapter;
-      },
-      getPreferredCanvasFormat: () => 'rgba8unorm',
-      wgslLanguageFeatures: new Set<string>(),
-    };
-    const nav = (globalThis as { navigator?: { gpu?: unknown } }).navigator;
-    if (nav === undefined) Object.defineProperty(globalThis, 'navigator', { value: { gpu: shim }, configurable: true });
-    else Object.defineProperty(nav, 'gpu', { value: shim, configurable: true });
-    const tf = await import('@tensorflow/tfjs-core');
-    await import('@tensorflow/tfjs-backend-webgpu');
-    const previous = tf.getBackend() ?? 'cpu';
-    if (!(await tf.setBackend('webgpu'))) return undefined;
-    await tf.ready();
-    const backend = tf.backend() as unknown as TfjsPeer['backend'];
-    return { tf, backend, previous };
+    return await startTfjsWebGPU();
   } catch (e) {
     console.warn(`tfjs-webgpu could not start: ${(e as Error).message}`);
     return undefined;
@@ -212,7 +155,7 @@ async function setupTfjs(): Promise<TfjsPeer | undefined> {
 
 type TfOp = (tf: typeof TF, a: TF.Tensor, b: TF.Tensor) => TF.Tensor;
 
-function tfjsStep(peer: TfjsPeer, ops: { a: number[]; b: number[]; f: TfOp }[]): Promise<Step> {
+function tfjsStep(peer: TfjsWebGPU, ops: { a: number[]; b: number[]; f: TfOp }[]): Promise<Step> {
   const { tf } = peer;
   const inputs = ops.map(({ a, b }) => [tf.randomUniform(a, -1, 1), tf.randomUniform(b, -1, 1)] as const);
   let outs: TF.Tensor[] = [];
@@ -221,12 +164,7 @@ function tfjsStep(peer: TfjsPeer, ops: { a: number[]; b: number[]; f: TfOp }[]):
       tf.dispose(outs);
       outs = ops.map(({ f }, i) => f(tf, inputs[i]![0], inputs[i]![1]));
     },
-    async done() {
-      peer.backend.ensureCommandEncoderReady();
-      peer.backend.endComputePassEncoder();
-      peer.backend.submitQueue();
-      await peer.backend.device.queue.onSubmittedWorkDone();
-    },
+    done: () => tfjsWebGPUDone(peer),
     dispose() {
       tf.dispose(outs);
       tf.dispose(inputs.flat());
@@ -260,7 +198,7 @@ const tfFilterGrad =
 
 function cases(
   tessera: (ops: { op: Op; a: number[]; b: number[]; out: number[] }[]) => Promise<Step>,
-  peer: TfjsPeer | undefined,
+  peer: TfjsWebGPU | undefined,
 ): Case[] {
   const list: Case[] = [];
   for (const s of [128, 256, 512, 1024]) {
@@ -348,7 +286,7 @@ export async function run(): Promise<void> {
   const peer = await setupTfjs();
   console.log(`\nWebGPU kernels: tessera via ${how}`);
   console.log(
-    `tfjs-webgpu: ${peer ? `${peer.tf.version_core}, ${peer.backend.device ? 'Dawn compatibility adapter' : ''}` : 'unavailable'}`,
+    `tfjs-webgpu: ${peer ? `${peer.tf.version_core} on ${peer.adapter} (Dawn OpenGL ES backend)` : 'unavailable'}`,
   );
   console.log(`median of ${REPS} runs after one warm-up; GFLOP/s counts 2 flops per multiply-add\n`);
   const header = `${'case'.padEnd(48)} ${'tessera'.padStart(19)}  ${'tfjs-webgpu'.padStart(19)}  ratio`;

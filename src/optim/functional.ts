@@ -11,6 +11,7 @@ import { mapTree } from '../nn/tree.js';
 import { fail } from '../tensor/errors.js';
 import { add, div, gt, maximum, mul, sqrt, square, sub, where, zerosLike } from '../tensor/ops/index.js';
 import { Tensor } from '../tensor/tensor.js';
+import { fusedAdamLeaf } from './fused.js';
 
 /** A hyperparameter that may be a number or (for differentiating with respect to it) a tensor. */
 export type Scalar = number | Tensor;
@@ -229,7 +230,27 @@ export const adam: PureOptimizer<AdamOptions> = {
     const t = state.step + 1;
     const bc1 = 1 - b1 ** t;
     const bc2 = 1 - b2 ** t;
+    const lr = h.lr;
+    const fusedParams =
+      typeof lr === 'number'
+        ? {
+            beta1: b1,
+            beta2: b2,
+            bc1,
+            bc2,
+            eps,
+            lr,
+            weightDecay: wd,
+            decoupled: h.decoupled === true,
+            amsgrad: h.amsgrad === true,
+            epsMode: mode,
+          }
+        : undefined;
     const r = perLeaf(op, params, grads, state.slots, adamSlots(h), (p0, g0, s) => {
+      // One kernel per parameter where the backend has it and nothing is being differentiated.
+      const fused =
+        fusedParams && fusedAdamLeaf(h.amsgrad ? [p0, g0, s.m!, s.v!, s.vmax!] : [p0, g0, s.m!, s.v!], fusedParams);
+      if (fused) return fused;
       let p = p0;
       let g = g0;
       if (wd !== 0) {

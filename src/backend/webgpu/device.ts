@@ -16,10 +16,11 @@
  */
 
 import { checkFiniteProgram } from '../../kernels/wgsl/check.js';
+import type { AdamKernelParams } from '../../kernels/wgsl/optim.js';
 import type { DType, TypedArray } from '../../tensor/dtype.js';
 import { fail } from '../../tensor/errors.js';
 import type { Backend, BackendMemory, DataHandle } from '../backend.js';
-import { webgpuKernels } from './kernels.js';
+import { webgpuFusedAdam, webgpuKernels } from './kernels.js';
 import { type GpuData, type RuntimeOptions, WebGPURuntime } from './runtime.js';
 
 export interface WebGPUBackendOptions extends RuntimeOptions {
@@ -44,6 +45,12 @@ export interface WebGPUBackend extends Backend {
   readonly runtime: WebGPURuntime;
   readonly adapter: AdapterSummary;
   readonly destroyed: boolean;
+  /**
+   * The fused Adam update of one float32 parameter (used by src/optim when nothing is being
+   * differentiated): handles of p, g, m, v (, vmax) with `size` elements each -> new handles of
+   * p', m', v' (, vmax'); undefined when the device cannot run it (too few storage bindings).
+   */
+  fusedAdam(inputs: readonly DataHandle[], size: number, params: AdamKernelParams): DataHandle[] | undefined;
 }
 
 interface Found {
@@ -186,6 +193,7 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
       return rt.destroyed;
     },
     kernels: webgpuKernels(rt),
+    fusedAdam: (inputs, size, params) => webgpuFusedAdam(rt, inputs as readonly GpuData[], size, params),
     supportsDType: (d: DType) => d !== 'float64',
     fromArray(data: TypedArray, dtype: DType): DataHandle {
       if (dtype === 'float64' || data instanceof Float64Array) {

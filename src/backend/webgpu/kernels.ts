@@ -23,6 +23,7 @@ import {
   slicePlan,
   stridedCopyProgram,
 } from '../../kernels/wgsl/movement.js';
+import { type AdamKernelParams, adamBindings, adamProgram } from '../../kernels/wgsl/optim.js';
 import { randomUniformProgram } from '../../kernels/wgsl/random.js';
 import { argReduceProgram, reduceSteps } from '../../kernels/wgsl/reduce.js';
 import type { DType } from '../../tensor/dtype.js';
@@ -46,8 +47,52 @@ function assertFloat32(op: string, inputs: readonly KernelInput[]): void {
   }
 }
 
+/** Programs kept per runtime by `memo` (the map is emptied when full). */
+const MAX_MEMO_PROGRAMS = 2048;
+
+/** A cache key for a builder call: its kind, params and the input and output shapes and dtypes. */
+function callKey(kind: string, inputs: readonly KernelInput[], params: unknown, out: KernelOutput): string {
+  let k = `${kind}|${JSON.stringify(params)}|`;
+  for (const i of inputs) k += `${i.dtype}[${i.shape.join(',')}]`;
+  return `${k}>${out.dtype}[${out.shape.join(',')}]`;
+}
+
 export function webgpuKernels(rt: WebGPURuntime): KernelTable {
   const ctx = rt.ctx;
+
+  /**
+   * Builder results by call (callKey): the elementwise, reduce and matmul builders are pure
+   * functions of the context, shapes and params (Program.uniforms included), so a training loop
+   * that repeats its shapes builds each WGSL text once instead of at every op.
+   */
+  const programs = new Map<string, unknown>();
+  const memo = <T>(key: string, build: () => T): T => {
+    let v = programs.get(key) as T | undefined;
+    if (v === undefined) {
+      v = build();
+      if (programs.size >= MAX_MEMO_PROGRAMS) programs.clear();
+      programs.set(key, v);
+    }
+    return v;
+  };
+  const cached =
+    <P>(
+      kind: string,
+      builder: (
+        c: typeof ctx,
+        i: { shape: readonly number[]; dtype: DType }[],
+        p: P,
+        o: { shape: readonly number[]; dtype: DType },
+      ) => Program,
+    ) =>
+    (inputs: readonly KernelInput[], params: P, out: KernelOutput): Program =>
+      memo(callKey(kind, inputs, params, out), () => builder(ctx, inputs.map(spec), params, spec(out)));
+  const unaryP = cached('unary', unaryProgram);
+  const binaryP = cached('binary', binaryProgram);
+  const compareP = cached('compare', compareProgram);
+  const whereP = cached('where', whereProgram);
+  const castP = cached('cast', castProgram);
+  const matmulP = cached('matmul', matmulProgram);
 
   /** Allocates the output and dispatches one program over all inputs. */
   const run = (op: string, program: Program, inputs: readonly KernelInput[], out: KernelOutput): GpuData => {
@@ -74,19 +119,19 @@ export function webgpuKernels(rt: WebGPURuntime): KernelTable {
     `an index is out of range [0, ${x.shape[axis]}) for axis ${axis} (input shape ${fmtShape(x.shape)}, indices shape ${fmtShape(idx.shape)})`;
 
   return {
-    unary: (inputs, params, out) => run(params.op, unaryProgram(ctx, inputs.map(spec), params, spec(out)), inputs, out),
-    binary: (inputs, params, out) =>
-      run(params.op, binaryProgram(ctx, inputs.map(spec), params, spec(out)), inputs, out),
-    compare: (inputs, params, out) =>
-      run(params.op, compareProgram(ctx, inputs.map(spec), params, spec(out)), inputs, out),
-    where: (inputs, params, out) => run('where', whereProgram(ctx, inputs.map(spec), params, spec(out)), inputs, out),
+    unary: (inputs, params, out) => run(params.op, unaryP(inputs, params, out), inputs, out),
+    binary: (inputs, params, out) => run(params.op, binaryP(inputs, params, out), inputs, out),
+    compare: (inputs, params, out) => run(params.op, compareP(inputs, params, out), inputs, out),
+    where: (inputs, params, out) => run('where', whereP(inputs, params, out), inputs, out),
     cast: (inputs, params, out) => {
       if (inputs[0]!.dtype === params.dtype)
         return copyPlan('cast', inputs[0]!, { shape: [], strides: [], base: 0, size: sizeOf(out.shape) }, out);
-      return run('cast', castProgram(ctx, inputs.map(spec), params, spec(out)), inputs, out);
+      return run('cast', castP(inputs, params, out), inputs, out);
     },
     reduce: (inputs, params, out) => {
-      const { steps, partials } = reduceSteps(ctx, inputs.map(spec), params, spec(out));
+      const { steps, partials } = memo(callKey('reduce', inputs, params, out), () =>
+        reduceSteps(ctx, inputs.map(spec), params, spec(out)),
+      );
       if (steps.length === 1) return run(params.op, steps[0]!.program, inputs, out);
       const o = rt.alloc(sizeOf(out.shape) * 4, params.op);
       const tmp = rt.alloc(partials * 4, params.op);
@@ -106,7 +151,7 @@ export function webgpuKernels(rt: WebGPURuntime): KernelTable {
       run(params.op, argReduceProgram(ctx, inputs.map(spec), params, spec(out)), inputs, out),
     matmul: (inputs, params, out) => {
       assertFloat32('matmul', inputs);
-      return run('matmul', matmulProgram(ctx, inputs.map(spec), params, spec(out)), inputs, out);
+      return run('matmul', matmulP(inputs, params, out), inputs, out);
     },
     conv2d: (inputs, params, out) => {
       assertFloat32('conv2d', inputs);
@@ -197,4 +242,30 @@ export function webgpuKernels(rt: WebGPURuntime): KernelTable {
     randomUniform: (inputs, params, out) =>
       run('randomUniform', randomUniformProgram(ctx, inputs.map(spec), params, spec(out)), inputs, out),
   };
+}
+
+/**
+ * The fused Adam update (src/kernels/wgsl/optim.ts) for one float32 parameter: inputs p, g, m, v
+ * (, vmax), all of `size` elements; returns new buffers p', m', v' (, vmax'), or undefined when the
+ * device cannot bind that many storage buffers (the caller then runs the ops one by one).
+ */
+export function webgpuFusedAdam(
+  rt: WebGPURuntime,
+  inputs: readonly GpuData[],
+  size: number,
+  params: AdamKernelParams,
+): GpuData[] | undefined {
+  const b = adamBindings(params.amsgrad);
+  if (inputs.length !== b.inputs) fail('adam', `internal: the fused update takes ${b.inputs} inputs`);
+  if (b.inputs + b.outputs > rt.limits.maxStorageBuffersPerShaderStage) return undefined;
+  const program = adamProgram(rt.ctx, size, params);
+  const outs: GpuData[] = [];
+  try {
+    for (let i = 0; i < b.outputs; i++) outs.push(rt.alloc(size * 4, 'adam'));
+    rt.dispatch(program, inputs, outs);
+  } catch (e) {
+    for (const o of outs) rt.release(o);
+    throw e;
+  }
+  return outs;
 }

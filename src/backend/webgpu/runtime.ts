@@ -9,9 +9,10 @@
  *   rounded size instead). A released buffer goes back to the pool only after the submission that
  *   last used it; a pool over `maxPooledBytes` destroys instead.
  * - Dispatches are recorded (pipeline, buffers, uniform bytes) and encoded at submit time: one
- *   command encoder and compute pass per batch of up to `batchSize` (16) dispatches, one uniform
- *   buffer per batch (each dispatch's bytes at an aligned offset, written with one writeBuffer).
- *   A batch is submitted when full and at every read-back / sync.
+ *   command encoder and compute pass per batch of up to `batchSize` dispatches (16; 64 on CPU
+ *   rasterisers, where a submit costs about 0.4 ms), one uniform buffer per batch (each dispatch's
+ *   bytes at an aligned offset, written with one writeBuffer). A batch is submitted when full and
+ *   at every read-back / sync.
  * - Pipelines are cached by Program.key plus the binding signature. Kernels run synchronously
  *   (runPrimitive is synchronous), so the first use compiles with createComputePipeline inside a
  *   validation error scope; `warmup()` compiles ahead of time with createComputePipelineAsync.
@@ -54,7 +55,12 @@ export interface RuntimeLimits {
 }
 
 export interface RuntimeOptions {
-  /** Dispatches per command buffer before a submit (default 16). */
+  /**
+   * Dispatches per command buffer before a submit: default DEFAULT_BATCH_SIZE (16), or
+   * SLOW_BARRIERS_BATCH_SIZE (64) with `slowBarriers` (a CPU rasteriser: on Dawn's OpenGL ES backend
+   * over llvmpipe every submit cost about 0.4 ms, and a ring-GAN training step of about 220
+   * dispatches ran 8-14% faster with 64 than with 16).
+   */
   batchSize?: number;
   /** Pooled bytes above which released buffers are destroyed (default 256 MiB). */
   maxPooledBytes?: number;
@@ -82,6 +88,10 @@ export interface WebGPUStats {
   poolHits: number;
   uploads: number;
 }
+
+/** Dispatches per submit (see RuntimeOptions.batchSize). */
+export const DEFAULT_BATCH_SIZE = 16;
+export const SLOW_BARRIERS_BATCH_SIZE = 64;
 
 const stats: WebGPUStats = {
   readbacks: 0,
@@ -239,7 +249,8 @@ export class WebGPURuntime {
       preferWorkgroupMemory: options.slowBarriers !== true,
       smallRegisterTiles: options.smallRegisterTiles === true,
     };
-    this.#batchSize = options.batchSize ?? 16;
+    this.#batchSize =
+      options.batchSize ?? (options.slowBarriers === true ? SLOW_BARRIERS_BATCH_SIZE : DEFAULT_BATCH_SIZE);
     this.#maxPooledBytes = options.maxPooledBytes ?? 256 * 1024 * 1024;
     this.#debug = options.debug ?? envDebug();
     this.#exactPool = options.pooling === 'exact';
@@ -272,6 +283,11 @@ export class WebGPURuntime {
   }
 
   // ------------------------------------------------------------------ state checks
+
+  /** Dispatches per submit (see RuntimeOptions.batchSize). */
+  get batchSize(): number {
+    return this.#batchSize;
+  }
 
   get destroyed(): boolean {
     return this.#destroyed;

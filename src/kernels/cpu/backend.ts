@@ -1,11 +1,13 @@
-import type { Backend, KernelTable } from '../../backend/backend.js';
+import type { Backend, DataHandle, KernelTable } from '../../backend/backend.js';
 import type { DType, TypedArray } from '../../tensor/dtype.js';
 import { fail } from '../../tensor/errors.js';
+import type { AdamKernelParams } from '../wgsl/optim.js';
 import { conv2d, conv2dBackwardFilter, conv2dBackwardInput } from './conv.js';
 import { binary, cast, compare, unary, where } from './elementwise.js';
 import { gather, scatterAdd } from './indexing.js';
 import { matmul } from './matmul.js';
 import { concat, expand, flip, pad, permute, slice } from './movement.js';
+import { cpuFusedAdam } from './optim.js';
 import { randomUniform } from './random.js';
 import { argReduce, reduce } from './reduce.js';
 import { pooledOutputBytes, recycle } from './util.js';
@@ -51,10 +53,21 @@ function counted(table: KernelTable): KernelTable {
 }
 
 /** The reference backend: plain TypeScript over typed arrays, float32 and float64. */
-export const cpuBackend: Backend = {
+export const cpuBackend: Backend & {
+  /** The fused Adam update of src/optim/fused.ts (float32): see src/kernels/cpu/optim.ts. */
+  fusedAdam(inputs: readonly DataHandle[], size: number, params: AdamKernelParams): DataHandle[];
+} = {
   name: 'cpu',
   description: 'CPU (TypeScript)',
   kernels: counted(kernels),
+  fusedAdam(inputs, size, params) {
+    const outs = cpuFusedAdam(inputs as readonly Float32Array[], size, params);
+    for (const o of outs) {
+      bytesInUse += o.byteLength;
+      buffers++;
+    }
+    return outs;
+  },
   supportsDType: () => true,
   fromArray(data: TypedArray) {
     bytesInUse += data.byteLength;
