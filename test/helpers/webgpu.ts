@@ -134,6 +134,21 @@ export function rng(seed: number): () => number {
   };
 }
 
+/** Deterministic float32 values in [-1, 1) from a seed (xorshift32). */
+export function xorshiftValues(n: number, seed: number): Float32Array {
+  let s = seed >>> 0 || 1;
+  const out = new Float32Array(n);
+  for (let i = 0; i < n; i++) {
+    s ^= s << 13;
+    s >>>= 0;
+    s ^= s >>> 17;
+    s ^= s << 5;
+    s >>>= 0;
+    out[i] = s / 2 ** 31 - 1;
+  }
+  return out;
+}
+
 export const SPECIALS = [Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0, -0];
 
 /** float32 values from `gen` with a sprinkle of NaN, +-Inf and +-0. */

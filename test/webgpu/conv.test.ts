@@ -28,26 +28,12 @@ import {
 import type { GemmLayout } from '../../src/kernels/wgsl/gemm-common.js';
 import { type ConvGeometry, convGeometryArb } from '../helpers/arbitraries.js';
 import { getHarness, type Harness, requireAdapter } from '../helpers/dawn-harness.js';
-import { initWebGPU, onCpu, onGpu, releaseWebGPU } from '../helpers/webgpu.js';
+import { initWebGPU, onCpu, onGpu, releaseWebGPU, xorshiftValues as values } from '../helpers/webgpu.js';
 
 const h = await getHarness();
 const enabled = requireAdapter(h, 'WGSL convolution kernels');
 const gpu = await initWebGPU();
 afterAll(releaseWebGPU);
-
-function values(n: number, seed: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
 
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 const f32 = (shape: readonly number[]) => ({ shape, dtype: 'float32' as const });

@@ -12,7 +12,7 @@ import type { GemmLayout } from '../../src/kernels/wgsl/gemm-common.js';
 import { type MatmulOptions, matmulProgram } from '../../src/kernels/wgsl/matmul.js';
 import { matmulCaseArb, TILE_EDGE_DIMS } from '../helpers/arbitraries.js';
 import { getHarness, type Harness, requireAdapter } from '../helpers/dawn-harness.js';
-import { initWebGPU, onCpu, onGpu, releaseWebGPU } from '../helpers/webgpu.js';
+import { initWebGPU, onCpu, onGpu, releaseWebGPU, xorshiftValues as values } from '../helpers/webgpu.js';
 
 const h = await getHarness();
 const enabled = requireAdapter(h, 'WGSL matmul kernels');
@@ -37,21 +37,6 @@ function expectWithin(
       throw new Error(`${what}: element ${i} = ${got[i]}, expected ${ref[i]} (tol ${tol.toExponential(2)})`);
     }
   }
-}
-
-/** Deterministic values in [-1, 1) from a seed (xorshift32). */
-function values(n: number, seed: number): Float32Array {
-  let s = seed >>> 0 || 1;
-  const out = new Float32Array(n);
-  for (let i = 0; i < n; i++) {
-    s ^= s << 13;
-    s >>>= 0;
-    s ^= s >>> 17;
-    s ^= s << 5;
-    s >>>= 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
 }
 
 const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
