@@ -18,9 +18,13 @@ Usage:
                     [--radius R] [--std S] [--eval-samples N] [--backend ...] [--out DIR]
       A standard GAN (non-saturating loss) on a 2-D mixture; reports modes captured and % high quality.
   tessera train-classifier [--data mnist|fashion] [--epochs N] [--batch-size B] [--lr X] [--seed S]
-                    [--limit N] [--test-limit N] [--resume CKPT] [--shift PX]
-                    [--fashion-dir DIR] [--backend ...] [--out DIR]
+                    [--limit N] [--test-limit N] [--val N] [--lr-schedule E:LR,...] [--resume CKPT]
+                    [--shift PX] [--fashion-dir DIR] [--backend ...] [--out DIR]
       The Stacked-MNIST protocol's CNN classifier; saves a checkpoint for the evaluation code.
+      --val N holds out N training images (evenly spaced over the classes) as a validation set and
+      keeps the epoch with the best validation accuracy (ties: the later one): its weights are the
+      checkpoint and its test accuracy the result. --lr-schedule 9:3e-4,13:1e-4 switches Adam's
+      learning rate to 3e-4 from epoch 9 and to 1e-4 from epoch 13 (Adam's state is kept).
   tessera help
 
 Every run writes report.json and PNG plots into its folder (default runs/<command>-<timestamp>/).
@@ -78,6 +82,34 @@ export function choiceOption<T extends string>(
     throw new UsageError(`${command}: --${name} must be one of ${allowed.join(', ')}, got '${String(v)}'`);
   }
   return v as T;
+}
+
+/** `E:LR,E:LR,...` (epochs increasing) as `[epoch, lr]` pairs. */
+export function scheduleOption(
+  command: string,
+  name: string,
+  v: string | boolean | undefined,
+): [number, number][] | undefined {
+  if (v === undefined) return undefined;
+  const text = typeof v === 'string' ? v.trim() : '';
+  const bad = (why: string): never => {
+    throw new UsageError(
+      `${command}: --${name} ${why}; expected EPOCH:LR pairs like 9:3e-4,13:1e-4, got '${String(v)}'`,
+    );
+  };
+  if (text === '') bad('is empty');
+  const out: [number, number][] = [];
+  for (const part of text.split(',')) {
+    const m = /^\s*(\d+)\s*:\s*(\S+)\s*$/.exec(part);
+    if (m === null) bad(`has a malformed entry '${part}'`);
+    const epoch = Number(m![1]);
+    const lr = Number(m![2]);
+    if (!Number.isSafeInteger(epoch) || epoch < 1) bad(`has epoch ${m![1]} (epochs start at 1)`);
+    if (!(Number.isFinite(lr) && lr > 0)) bad(`has learning rate '${m![2]}' (must be a positive number)`);
+    if (out.length > 0 && epoch <= out[out.length - 1]![0]) bad('must list epochs in increasing order');
+    out.push([epoch, lr]);
+  }
+  return out;
 }
 
 export const BACKENDS: readonly BackendChoice[] = ['cpu', 'auto', 'webgpu'];

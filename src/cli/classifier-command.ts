@@ -20,25 +20,33 @@ export async function runClassifierCommand(
   ) as Partial<ClassifierConfig>;
   let progress: ReturnType<typeof createProgress> | undefined;
   const result = await trainClassifier(defined, {
-    onStart: ({ cfg, trainCount, testCount, totalBatches }) => {
+    onStart: ({ cfg, trainCount, validationCount, testCount, totalBatches }) => {
+      const val = validationCount > 0 ? ` / ${validationCount} validation` : '';
       io.out.write(
-        `training the ${cfg.data} classifier: ${trainCount} training / ${testCount} test images, ${cfg.epochs} epochs of batch ${cfg.batchSize}; output in ${dir}\n`,
+        `training the ${cfg.data} classifier: ${trainCount} training${val} / ${testCount} test images, ${cfg.epochs} epochs of batch ${cfg.batchSize}; output in ${dir}\n`,
       );
       progress = createProgress('train', totalBatches, { stream: io.out, unit: 'batch', silent: io.quiet ?? false });
     },
     onBatch: (done, loss, epoch) => progress?.update(done, `epoch ${epoch} loss ${loss.toFixed(4)}`),
-    onEpoch: async (epoch, acc, loss, seconds, model) => {
+    onEpoch: async (epoch, acc, loss, seconds, model, { record, best }) => {
       if (!io.out.isTTY && !io.quiet) {
+        const va = record.validationAccuracy;
+        const val =
+          va === undefined ? '' : `validation accuracy ${(100 * va).toFixed(2)}%${best ? ' (best so far)' : ''}, `;
         io.out.write(
-          `epoch ${epoch}: mean loss ${loss.toFixed(4)}, test accuracy ${(100 * acc).toFixed(2)}% (${formatDuration(seconds)})\n`,
+          `epoch ${epoch}: lr ${record.lr}, mean loss ${loss.toFixed(4)}, ${val}test accuracy ${(100 * acc).toFixed(2)}% (${formatDuration(seconds)})\n`,
         );
       }
-      // A checkpoint after every epoch, so that a long run stopped early still leaves its last state.
-      await saveClassifier(join(dir, 'classifier.safetensors'), model, {
-        data: overrides.data ?? 'mnist',
-        testAccuracy: acc,
-        epochs: epoch,
-      });
+      // A checkpoint after every epoch that is the best so far by validation accuracy (every epoch
+      // without a validation set), so that a long run stopped early still leaves its selected state.
+      if (best) {
+        await saveClassifier(join(dir, 'classifier.safetensors'), model, {
+          data: overrides.data ?? 'mnist',
+          testAccuracy: acc,
+          ...(record.validationAccuracy === undefined ? {} : { validationAccuracy: record.validationAccuracy }),
+          epochs: epoch,
+        });
+      }
     },
   });
   progress?.stop();
@@ -49,10 +57,13 @@ export async function runClassifierCommand(
     accuracy: join(dir, 'accuracy.png'),
     predictions: join(dir, 'predictions.png'),
   };
+  // result.model holds the selected epoch's weights (the best by validation accuracy, or the last).
+  const valEv = result.validationEvaluation;
   await saveClassifier(files.checkpoint, result.model, {
     data: cfg.data,
     testAccuracy: result.evaluation.accuracy,
-    epochs: cfg.epochs,
+    ...(valEv === undefined ? {} : { validationAccuracy: valEv.accuracy }),
+    epochs: result.selectedEpoch,
     seed: cfg.seed,
   });
   const perEpoch = result.batchLosses.length / cfg.epochs;
@@ -74,6 +85,15 @@ export async function runClassifierCommand(
           x: result.epochs.map((e) => e.epoch),
           y: result.epochs.map((e) => 100 * e.testAccuracy),
         },
+        ...(valEv === undefined
+          ? []
+          : [
+              {
+                name: 'validation accuracy %',
+                x: result.epochs.map((e) => e.epoch),
+                y: result.epochs.map((e) => 100 * (e.validationAccuracy ?? 0)),
+              },
+            ]),
       ],
       {
         title: `${cfg.data} classifier: held-out accuracy`,
@@ -119,9 +139,23 @@ export async function runClassifierCommand(
     architecture: 'conv3x3x32-relu, conv3x3x64-relu, maxpool2, dropout0.25, fc128-relu, dropout0.5, fc10 (softmax)',
     parameters: result.model.numParameters(),
     trainImages: result.trainCount,
+    validationImages: result.validationCount,
     testImages: result.test.count,
     timings: result.timings,
-    metrics: { testAccuracy: ev.accuracy, correct: ev.correct, total: ev.total, perClassAccuracy: ev.perClass },
+    selection:
+      valEv === undefined
+        ? 'last epoch (no validation set)'
+        : 'best validation accuracy (ties: the later epoch); test accuracy not used',
+    selectedEpoch: result.selectedEpoch,
+    metrics: {
+      testAccuracy: ev.accuracy,
+      correct: ev.correct,
+      total: ev.total,
+      perClassAccuracy: ev.perClass,
+      ...(valEv === undefined
+        ? {}
+        : { validationAccuracy: valEv.accuracy, validationCorrect: valEv.correct, validationTotal: valEv.total }),
+    },
     epochs: result.epochs,
     finalLosses: { train: result.epochs[result.epochs.length - 1]!.meanLoss },
     files,
@@ -129,7 +163,11 @@ export async function runClassifierCommand(
   result.model.dispose();
   const reportPath = await writeReport(dir, report);
   io.out.write(
-    `done in ${formatDuration(result.timings.totalSeconds)} (${result.timings.imagesPerSecond.toFixed(1)} images/s): test accuracy ${(100 * ev.accuracy).toFixed(2)}% (${ev.correct}/${ev.total})\n`,
+    `done in ${formatDuration(result.timings.totalSeconds)} (${result.timings.imagesPerSecond.toFixed(1)} images/s): ${
+      valEv === undefined
+        ? ''
+        : `epoch ${result.selectedEpoch} selected by validation accuracy ${(100 * valEv.accuracy).toFixed(2)}% (${valEv.correct}/${valEv.total}); `
+    }test accuracy ${(100 * ev.accuracy).toFixed(2)}% (${ev.correct}/${ev.total})\n`,
   );
   io.out.write(`report: ${reportPath}\n`);
   for (const [k, p] of Object.entries(files)) io.out.write(`${`${k}:`.padEnd(12)}${p}\n`);

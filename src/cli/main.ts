@@ -2,9 +2,19 @@
 import { realpathSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { type BackendChoice, getBackendInfo, setBackend } from '../backend/select.js';
+import { resolveClassifierConfig } from '../models/classifier.js';
 import { getBackend } from '../tensor/engine.js';
 import { TesseraError } from '../tensor/errors.js';
-import { BACKENDS, choiceOption, intOption, numberOption, parseOptions, USAGE, UsageError } from './args.js';
+import {
+  BACKENDS,
+  choiceOption,
+  intOption,
+  numberOption,
+  parseOptions,
+  scheduleOption,
+  USAGE,
+  UsageError,
+} from './args.js';
 import { runClassifierCommand } from './classifier-command.js';
 import { runGanCommand } from './gan-command.js';
 
@@ -76,6 +86,8 @@ const CLASSIFIER_OPTIONS = {
   seed: { type: 'string' },
   limit: { type: 'string' },
   'test-limit': { type: 'string' },
+  val: { type: 'string' },
+  'lr-schedule': { type: 'string' },
   resume: { type: 'string' },
   shift: { type: 'string' },
   'fashion-dir': { type: 'string' },
@@ -101,7 +113,19 @@ async function classifierCommand(argv: readonly string[], io: CliIO): Promise<nu
     fashionDir: o['fashion-dir'] as string | undefined,
     resume: o.resume as string | undefined,
     shift: intOption(c, 'shift', o.shift, 0),
+    validation: intOption(c, 'val', o.val),
+    lrSchedule: scheduleOption(c, 'lr-schedule', o['lr-schedule']),
   };
+  // Settings that depend on each other (a schedule entry after the last epoch) fail here, before a
+  // backend is chosen or a run folder made; --val against the training-set size is checked on loading.
+  try {
+    resolveClassifierConfig(
+      Object.fromEntries(Object.entries(cfg).filter(([, v]) => v !== undefined)) as Partial<typeof cfg>,
+    );
+  } catch (e) {
+    if (e instanceof TesseraError) throw new UsageError(`${c}: ${e.message.replace(/^trainClassifier: /, '')}`);
+    throw e;
+  }
   const backend = choiceOption(c, 'backend', o.backend, BACKENDS) ?? 'cpu';
   const info = await selectBackend(backend, io);
   return runClassifierCommand(cfg, o.out as string | undefined, info, io);

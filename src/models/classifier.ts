@@ -9,7 +9,7 @@ import { shiftImages } from '../data/transforms.js';
 import { type ClassifierEvaluation, evaluateClassifier } from '../metrics/accuracy.js';
 import { Conv2d, Dropout, Flatten, Linear, ReLU, Sequential } from '../nn/layers.js';
 import { functionalCall, Module } from '../nn/module.js';
-import type { ParamTree } from '../nn/tree.js';
+import { type ParamTree, unflattenTree } from '../nn/tree.js';
 import { Adam } from '../optim/index.js';
 import { Generator } from '../random/generator.js';
 import { getBackend, tidy } from '../tensor/engine.js';
@@ -73,6 +73,15 @@ export interface ClassifierConfig {
   resume?: string;
   /** Augment training batches with random translations of up to this many pixels (default 0: none). */
   shift?: number;
+  /**
+   * Hold out this many training images as a validation set (`validationSplit`: evenly spaced over the
+   * class-ordered training set, so stratified, and removed from training before `limit`). The result
+   * is then the epoch with the best validation accuracy (ties: the later epoch), its weights and its
+   * test accuracy.
+   */
+  validation?: number;
+  /** `[epoch, lr]` pairs, epochs increasing: from that epoch (1-based) on, Adam uses that lr (state kept). */
+  lrSchedule?: [number, number][];
 }
 
 /**
@@ -95,6 +104,23 @@ export function resolveClassifierConfig(overrides: Partial<ClassifierConfig> = {
   if (cfg.shift !== undefined && (!Number.isInteger(cfg.shift) || cfg.shift < 0 || cfg.shift > 8))
     fail('trainClassifier', `shift must be an integer in [0, 8], got ${cfg.shift}`);
   if (!(Number.isFinite(cfg.lr) && cfg.lr > 0)) fail('trainClassifier', `lr must be a positive number, got ${cfg.lr}`);
+  if (cfg.validation !== undefined && (!Number.isInteger(cfg.validation) || cfg.validation < 1))
+    fail('trainClassifier', `validation must be a positive integer, got ${cfg.validation}`);
+  if (cfg.lrSchedule !== undefined) {
+    if (!Array.isArray(cfg.lrSchedule)) fail('trainClassifier', 'lrSchedule must be an array of [epoch, lr] pairs');
+    let prev = 0;
+    for (const entry of cfg.lrSchedule) {
+      const [epoch, lr] = Array.isArray(entry) && entry.length === 2 ? entry : [Number.NaN, Number.NaN];
+      const what = `lrSchedule entry ${JSON.stringify(entry)}`;
+      if (!Number.isInteger(epoch) || epoch < 1)
+        fail('trainClassifier', `${what}: the epoch must be a positive integer`);
+      if (epoch <= prev) fail('trainClassifier', `${what}: epochs must be strictly increasing`);
+      if (epoch > cfg.epochs)
+        fail('trainClassifier', `${what}: epoch ${epoch} is after the last epoch (${cfg.epochs})`);
+      if (!(Number.isFinite(lr) && lr > 0)) fail('trainClassifier', `${what}: the lr must be a positive number`);
+      prev = epoch;
+    }
+  }
   if (cfg.data !== 'mnist' && cfg.data !== 'fashion')
     fail('trainClassifier', `data must be 'mnist' or 'fashion', got '${String(cfg.data)}'`);
   return cfg;
@@ -110,17 +136,70 @@ export async function classifierData(cfg: ClassifierConfig): Promise<{ train: Im
   };
 }
 
+/**
+ * The learning rate of an epoch (1-based): `cfg.lr`, or that of the last `lrSchedule` entry whose
+ * epoch is at most `epoch`.
+ */
+export function learningRateAt(cfg: Pick<ClassifierConfig, 'lr' | 'lrSchedule'>, epoch: number): number {
+  let lr = cfg.lr;
+  for (const [e, v] of cfg.lrSchedule ?? []) if (e <= epoch) lr = v;
+  return lr;
+}
+
+/**
+ * The deterministic, stratified validation split: `count` indices evenly spaced over the `total`
+ * training images (`floor(i * total / count)`, the same rule as `testLimit`'s subset), which take
+ * every class in proportion because the training set is ordered by class; the rest is `train`.
+ */
+export function validationSplit(total: number, count: number): { validation: Int32Array; train: Int32Array } {
+  if (!Number.isInteger(count) || count < 1 || count >= total)
+    fail(
+      'trainClassifier',
+      `validation must be an integer in [1, ${total - 1}] (fewer than the ${total} training images), got ${count}`,
+    );
+  const validation = Int32Array.from({ length: count }, (_, i) => Math.floor((i * total) / count));
+  const held = new Uint8Array(total);
+  for (const i of validation) held[i] = 1;
+  const train = new Int32Array(total - count);
+  let k = 0;
+  for (let i = 0; i < total; i++) if (held[i] === 0) train[k++] = i;
+  return { validation, train };
+}
+
+export interface EpochRecord {
+  epoch: number;
+  /** The Adam learning rate used in this epoch. */
+  lr: number;
+  meanLoss: number;
+  /** Validation accuracy after this epoch (only with `validation`). */
+  validationAccuracy?: number;
+  testAccuracy: number;
+  /** Training and evaluation time of this epoch. */
+  seconds: number;
+}
+
 export interface ClassifierHooks {
-  onStart?(info: { cfg: ClassifierConfig; trainCount: number; testCount: number; totalBatches: number }): void;
+  onStart?(info: {
+    cfg: ClassifierConfig;
+    trainCount: number;
+    validationCount: number;
+    testCount: number;
+    totalBatches: number;
+  }): void;
   /** After each batch: batches done over all epochs, and the batch loss. */
   onBatch?(done: number, loss: number, epoch: number): void;
-  /** After each epoch's evaluation (awaited: e.g. save a checkpoint of `model`). */
+  /**
+   * After each epoch's evaluation (awaited: e.g. save a checkpoint of `model`). `info.best`: this
+   * epoch is the best so far by validation accuracy (ties: the later epoch); always true without a
+   * validation set.
+   */
   onEpoch?(
     epoch: number,
     testAccuracy: number,
     meanLoss: number,
     seconds: number,
     model: Sequential,
+    info: { record: EpochRecord; best: boolean },
   ): void | Promise<void>;
 }
 
@@ -128,12 +207,18 @@ export interface ClassifierResult {
   config: ClassifierConfig;
   model: Sequential;
   test: ImageDataset;
+  /** Test-set evaluation of the selected epoch (the last one without a validation set). */
   evaluation: ClassifierEvaluation;
-  /** Mean training loss and test accuracy after each epoch. */
-  epochs: { epoch: number; meanLoss: number; testAccuracy: number; seconds: number }[];
+  /** The selected epoch: the best by validation accuracy (ties: the later), or the last one. */
+  selectedEpoch: number;
+  /** Validation-set evaluation of the selected epoch (only with `validation`). */
+  validationEvaluation?: ClassifierEvaluation;
+  /** Learning rate, mean training loss, validation and test accuracy after each epoch. */
+  epochs: EpochRecord[];
   batchLosses: number[];
   timings: { totalSeconds: number; trainSeconds: number; evalSeconds: number; imagesPerSecond: number };
   trainCount: number;
+  validationCount: number;
 }
 
 /** Trains the protocol's classifier and evaluates it on the held-out test set after every epoch. */
@@ -148,6 +233,12 @@ export async function trainClassifier(
   const [initRng, shuffleRng, limitRng, augRng] = rng.split(4);
   const shift = cfg.shift ?? 0;
   let train = data.train;
+  let validation: ImageDataset | undefined;
+  if (cfg.validation !== undefined) {
+    const split = validationSplit(train.count, cfg.validation);
+    validation = subset(train, split.validation, `${train.name}-validation-${cfg.validation}`);
+    train = subset(train, split.train, `${train.name}-minus-validation`);
+  }
   if (cfg.limit !== undefined && cfg.limit < train.count) {
     const order = limitRng!.permutation(train.count);
     train = subset(train, Int32Array.from(await order.data()).subarray(0, cfg.limit), `${train.name}-${cfg.limit}`);
@@ -173,15 +264,28 @@ export async function trainClassifier(
     fail('trainClassifier', `expected 1x28x28 images, got ${test.channels}x${test.height}x${test.width}`);
   const opt = new Adam(model, { lr: cfg.lr });
   const perEpoch = Math.ceil(train.count / cfg.batchSize);
-  hooks.onStart?.({ cfg, trainCount: train.count, testCount: test.count, totalBatches: perEpoch * cfg.epochs });
-  const epochs: ClassifierResult['epochs'] = [];
+  hooks.onStart?.({
+    cfg,
+    trainCount: train.count,
+    validationCount: validation?.count ?? 0,
+    testCount: test.count,
+    totalBatches: perEpoch * cfg.epochs,
+  });
+  const epochs: EpochRecord[] = [];
   const batchLosses: number[] = [];
   let evalMs = 0;
   let done = 0;
   let evaluation: ClassifierEvaluation | undefined;
+  let validationEvaluation: ClassifierEvaluation | undefined;
+  let selectedEpoch = 0;
+  let bestValidation = -1;
+  /** Host copies of the best epoch's parameters (with a validation set), restored at the end. */
+  let bestWeights: [string, Float32Array, number[]][] | undefined;
   const logits = (x: Tensor) => model.forward(x);
   for (let e = 1; e <= cfg.epochs; e++) {
     const te = performance.now();
+    const lr = learningRateAt(cfg, e);
+    opt.options.lr = lr;
     model.train();
     let sum = 0;
     const batches = await epochBatches(train.count, { batchSize: cfg.batchSize, generator: shuffleRng! });
@@ -211,11 +315,38 @@ export async function trainClassifier(
     }
     const tEval = performance.now();
     model.eval();
-    evaluation = await evaluateClassifier(logits, test, { batchSize: 250 });
+    const val = validation === undefined ? undefined : await evaluateClassifier(logits, validation, { batchSize: 250 });
+    const ev = await evaluateClassifier(logits, test, { batchSize: 250 });
     evalMs += performance.now() - tEval;
     const seconds = (performance.now() - te) / 1000;
-    epochs.push({ epoch: e, meanLoss: sum / batches.length, testAccuracy: evaluation.accuracy, seconds });
-    await hooks.onEpoch?.(e, evaluation.accuracy, sum / batches.length, seconds, model);
+    const record: EpochRecord = {
+      epoch: e,
+      lr,
+      meanLoss: sum / batches.length,
+      ...(val === undefined ? {} : { validationAccuracy: val.accuracy }),
+      testAccuracy: ev.accuracy,
+      seconds,
+    };
+    epochs.push(record);
+    // Selection by validation accuracy only (ties: the later epoch); the last epoch without one.
+    const best = val === undefined || val.accuracy >= bestValidation;
+    if (best) {
+      selectedEpoch = e;
+      evaluation = ev;
+      if (val !== undefined) {
+        bestValidation = val.accuracy;
+        validationEvaluation = val;
+        const snapshot: [string, Float32Array, number[]][] = [];
+        for (const [name, t] of model.namedParameters())
+          snapshot.push([name, Float32Array.from(await t.data()), [...t.shape]]);
+        bestWeights = snapshot;
+      }
+    }
+    await hooks.onEpoch?.(e, ev.accuracy, record.meanLoss, seconds, model, { record, best });
+  }
+  if (bestWeights !== undefined && selectedEpoch !== cfg.epochs) {
+    const restored: [string, Tensor][] = bestWeights.map(([name, values, shape]) => [name, tensor(values, { shape })]);
+    model.setParameters(unflattenTree(restored));
   }
   await getBackend().sync();
   opt.dispose();
@@ -226,6 +357,8 @@ export async function trainClassifier(
     model,
     test,
     evaluation: evaluation!,
+    selectedEpoch,
+    ...(validationEvaluation === undefined ? {} : { validationEvaluation }),
     epochs,
     batchLosses,
     timings: {
@@ -235,5 +368,6 @@ export async function trainClassifier(
       imagesPerSecond: (train.count * cfg.epochs) / trainSeconds,
     },
     trainCount: train.count,
+    validationCount: validation?.count ?? 0,
   };
 }

@@ -4,10 +4,13 @@ export {
   type ClassifierResult,
   classifierData,
   DEFAULT_CLASSIFIER,
+  type EpochRecord,
+  learningRateAt,
   MaxPool2d,
   mnistClassifier,
   resolveClassifierConfig,
   trainClassifier,
+  validationSplit,
 } from './classifier.js';
 export { CLASSIFIER_KIND, loadClassifier, MnistClassifier, saveClassifier } from './classifier-checkpoint.js';
 export {

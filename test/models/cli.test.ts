@@ -3,6 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type CliIO, main } from '../../src/cli/main.js';
+import { loadMnist, subset, tensor } from '../../src/index.js';
+import { loadClassifier } from '../../src/models/classifier-checkpoint.js';
 import { decodePNG } from '../../src/plot/index.js';
 
 function captureIO(): { io: CliIO; out: () => string; err: () => string } {
@@ -71,10 +73,40 @@ describe('tessera CLI: argument errors', () => {
     expect((await run(['demo', 'extra'])).err).toMatch(/Unexpected argument 'extra'/);
   });
 
+  it('checks --val and --lr-schedule', async () => {
+    const c = ['train-classifier', '--epochs', '16'];
+    expect((await run([...c, '--val', '0'])).err).toMatch(/--val must be an integer >= 1, got '0'/);
+    expect((await run([...c, '--val', 'many'])).err).toMatch(/--val must be an integer >= 1, got 'many'/);
+    for (const [sched, why] of [
+      ['', /--lr-schedule is empty/],
+      ['9', /malformed entry '9'/],
+      ['9:3e-4,', /malformed entry ''/],
+      ['9:abc', /learning rate 'abc'/],
+      ['9:-1e-4', /learning rate '-1e-4'/],
+      ['0:1e-4', /epoch 0 \(epochs start at 1\)/],
+      ['13:1e-4,9:3e-4', /must list epochs in increasing order/],
+      ['9:3e-4,9:1e-4', /must list epochs in increasing order/],
+      ['17:1e-4', /epoch 17 is after the last epoch \(16\)/],
+    ] as const) {
+      const r = await run([...c, `--lr-schedule=${sched}`]);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(why);
+    }
+    // As many validation images as training images: refused once the data set is loaded.
+    const dir = join(mkdtempSync(join(tmpdir(), 'tessera-cli-')), 'val');
+    const r = await run([...c, '--val', '8000', '--out', dir]);
+    expect(r.code).toBe(1);
+    expect(r.err).toMatch(
+      /validation must be an integer in \[1, 7999\] \(fewer than the 8000 training images\), got 8000/,
+    );
+  });
+
   it('prints usage for help', async () => {
     const r = await run(['help']);
     expect(r.code).toBe(0);
     expect(r.out).toMatch(/tessera train gan --data ring\|grid/);
+    expect(r.out).toMatch(/--val N/);
+    expect(r.out).toMatch(/--lr-schedule 9:3e-4,13:1e-4/);
     expect((await run([])).code).toBe(2);
   });
 });
@@ -139,5 +171,57 @@ describe('tessera train-classifier: end-to-end smoke test', () => {
       expect(existsSync(join(dir, f))).toBe(true);
     }
     expect(decodePNG(readFileSync(join(dir, 'predictions.png'))).width).toBeGreaterThan(100);
+  });
+
+  it('with --val and --lr-schedule: reports validation and test accuracy per epoch and saves the best-validation weights', async () => {
+    const dir = join(mkdtempSync(join(tmpdir(), 'tessera-cli-')), 'val');
+    const args = ['train-classifier', '--epochs', '3', '--batch-size', '8', '--limit', '16', '--val', '30'];
+    // Epoch 3 at a destructive learning rate, so that the selected epoch is an earlier one.
+    const r = await run([
+      ...args,
+      '--test-limit',
+      '20',
+      '--lr',
+      '2e-3',
+      '--lr-schedule',
+      '3:5',
+      '--seed',
+      '5',
+      '--out',
+      dir,
+    ]);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/16 training \/ 30 validation \/ 20 test images/);
+    expect(r.out).toMatch(/epoch \d selected by validation accuracy/);
+    const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
+    expect(report.trainImages).toBe(16);
+    expect(report.validationImages).toBe(30);
+    expect(report.config.validation).toBe(30);
+    expect(report.config.lrSchedule).toEqual([[3, 5]]);
+    expect(report.epochs.map((e: { lr: number }) => e.lr)).toEqual([2e-3, 2e-3, 5]);
+    const val = report.epochs.map((e: { validationAccuracy: number }) => e.validationAccuracy);
+    const selected = val.lastIndexOf(Math.max(...val)) + 1;
+    expect(report.selectedEpoch).toBe(selected);
+    expect(selected).toBeLessThan(3);
+    expect(report.metrics.validationAccuracy).toBe(val[selected - 1]);
+    expect(report.metrics.validationTotal).toBe(30);
+    expect(report.metrics.testAccuracy).toBe(report.epochs[selected - 1].testAccuracy);
+    // The checkpoint holds the selected epoch's weights: its test accuracy is that epoch's.
+    const ckpt = await loadClassifier(join(dir, 'classifier.safetensors'));
+    expect(ckpt.metadata.epochs).toBe(String(selected));
+    expect(ckpt.metadata.validationAccuracy).toBe(String(val[selected - 1]));
+    const full = loadMnist({ split: 'test' });
+    const test = subset(
+      full,
+      Array.from({ length: 20 }, (_, i) => Math.floor((i * full.count) / 20)),
+    );
+    const x = tensor(test.images, { shape: [20, 1, 28, 28] });
+    const p = ckpt.predict(x);
+    const preds = await p.data();
+    const correct = test.labels.reduce((n, l, i) => n + (preds[i] === l ? 1 : 0), 0);
+    expect(correct / 20).toBe(report.metrics.testAccuracy);
+    for (const t of [x, p]) t.dispose();
+    ckpt.dispose();
   });
 });
