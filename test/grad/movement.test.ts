@@ -45,6 +45,26 @@ function sliceEntryArb(n: number): fc.Arbitrary<SliceEntry> {
 
 const ints = (values: Int32Array, shape: Shape): Tensor => T.tensor(values, { shape, dtype: 'int32' });
 
+/**
+ * A base tensor, a source with k entries along `axis`, and in-range indices: one per source
+ * element (scatterAdd) or one per source slice along the axis (indexAdd).
+ */
+function scatterCaseArb(indices: 'per source element' | 'per source slice') {
+  return shapes(1, 3).chain((shape) =>
+    intArb(0, shape.length - 1).chain((axis) =>
+      intArb(1, 4).chain((k) => {
+        const srcShape = shape.map((d, i) => (i === axis ? k : d));
+        return fc.record({
+          base: valuesArb(sizeOfShape(shape)).map((values) => ({ shape, values })),
+          src: valuesArb(sizeOfShape(srcShape)).map((values) => ({ shape: srcShape, values })),
+          axis: fc.constant(axis),
+          idx: indicesArb(indices === 'per source element' ? sizeOfShape(srcShape) : k, shape[axis]!),
+        });
+      }),
+    ),
+  );
+}
+
 describe('shape ops: autodiff vs finite differences', () => {
   it('reshape (with an inferred -1) and flatten', () => {
     fc.assert(
@@ -308,19 +328,7 @@ describe('gather / scatter: autodiff vs finite differences', () => {
   });
 
   it('scatterAdd (collisions accumulate) in base and source', () => {
-    const arb = shapes(1, 3).chain((shape) =>
-      intArb(0, shape.length - 1).chain((axis) =>
-        intArb(1, 4).chain((k) => {
-          const srcShape = shape.map((d, i) => (i === axis ? k : d));
-          return fc.record({
-            base: valuesArb(sizeOfShape(shape)).map((values) => ({ shape, values })),
-            src: valuesArb(sizeOfShape(srcShape)).map((values) => ({ shape: srcShape, values })),
-            axis: fc.constant(axis),
-            idx: indicesArb(sizeOfShape(srcShape), shape[axis]!),
-          });
-        }),
-      ),
-    );
+    const arb = scatterCaseArb('per source element');
     fc.assert(
       fc.property(arb, ({ base, src, axis, idx }) => {
         const it = ints(idx, src.shape);
@@ -332,19 +340,7 @@ describe('gather / scatter: autodiff vs finite differences', () => {
   });
 
   it('indexAdd with 1-D indices', () => {
-    const arb = shapes(1, 3).chain((shape) =>
-      intArb(0, shape.length - 1).chain((axis) =>
-        intArb(1, 4).chain((k) => {
-          const srcShape = shape.map((d, i) => (i === axis ? k : d));
-          return fc.record({
-            base: valuesArb(sizeOfShape(shape)).map((values) => ({ shape, values })),
-            src: valuesArb(sizeOfShape(srcShape)).map((values) => ({ shape: srcShape, values })),
-            axis: fc.constant(axis),
-            idx: indicesArb(k, shape[axis]!),
-          });
-        }),
-      ),
-    );
+    const arb = scatterCaseArb('per source slice');
     fc.assert(
       fc.property(arb, ({ base, src, axis, idx }) => {
         const it = ints(idx, [idx.length]);

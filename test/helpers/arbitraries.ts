@@ -314,36 +314,41 @@ function outSize(inSize: number, k: number, s: number, p: number, d: number): nu
   return Math.floor((inSize + 2 * p - d * (k - 1) - 1) / s) + 1;
 }
 
-/** A conv2d geometry with a non-empty output (NCHW input, OIHW filter). Defaults are tiny (CPU-friendly). */
-export function convGeometryArb(opts: ConvGeometryOptions = {}): fc.Arbitrary<ConvGeometry> {
+/** The drawn fields shared by the conv and transposed-conv geometries (channels per group, sizes, steps). */
+function convFields(opts: ConvGeometryOptions, defaultSpatial: readonly number[]) {
   const {
     maxBatch = 2,
     maxChannelsPerGroup = 2,
     maxGroups = 2,
-    spatial = [1, 2, 3, 4, 5],
+    spatial = defaultSpatial,
     maxKernel = 3,
     maxStride = 2,
     maxPadding = 1,
     maxDilation = 2,
   } = opts;
   const int = intArb;
+  return {
+    n: int(1, maxBatch),
+    cg: int(1, maxChannelsPerGroup),
+    og: int(1, maxChannelsPerGroup),
+    groups: int(1, maxGroups),
+    h: dimArb(spatial),
+    w: dimArb(spatial),
+    kh: int(1, maxKernel),
+    kw: int(1, maxKernel),
+    sh: int(1, maxStride),
+    sw: int(1, maxStride),
+    ph: int(0, maxPadding),
+    pw: int(0, maxPadding),
+    dh: int(1, maxDilation),
+    dw: int(1, maxDilation),
+  };
+}
+
+/** A conv2d geometry with a non-empty output (NCHW input, OIHW filter). Defaults are tiny (CPU-friendly). */
+export function convGeometryArb(opts: ConvGeometryOptions = {}): fc.Arbitrary<ConvGeometry> {
   return fc
-    .record({
-      n: int(1, maxBatch),
-      cg: int(1, maxChannelsPerGroup),
-      og: int(1, maxChannelsPerGroup),
-      groups: int(1, maxGroups),
-      h: dimArb(spatial),
-      w: dimArb(spatial),
-      kh: int(1, maxKernel),
-      kw: int(1, maxKernel),
-      sh: int(1, maxStride),
-      sw: int(1, maxStride),
-      ph: int(0, maxPadding),
-      pw: int(0, maxPadding),
-      dh: int(1, maxDilation),
-      dw: int(1, maxDilation),
-    })
+    .record(convFields(opts, [1, 2, 3, 4, 5]))
     .map((r) => ({
       n: r.n,
       c: r.cg * r.groups,
@@ -404,35 +409,12 @@ export interface ConvTransposeGeometry {
  * outputPadding below the stride (or the dilation) and a positive output size.
  */
 export function convTransposeGeometryArb(opts: ConvGeometryOptions = {}): fc.Arbitrary<ConvTransposeGeometry> {
-  const {
-    maxBatch = 2,
-    maxChannelsPerGroup = 2,
-    maxGroups = 2,
-    spatial = [1, 2, 3, 4],
-    maxKernel = 3,
-    maxStride = 2,
-    maxPadding = 1,
-    maxDilation = 2,
-  } = opts;
-  const int = intArb;
+  const { maxStride = 2, maxDilation = 2 } = opts;
   return fc
     .record({
-      n: int(1, maxBatch),
-      cg: int(1, maxChannelsPerGroup),
-      og: int(1, maxChannelsPerGroup),
-      groups: int(1, maxGroups),
-      h: dimArb(spatial),
-      w: dimArb(spatial),
-      kh: int(1, maxKernel),
-      kw: int(1, maxKernel),
-      sh: int(1, maxStride),
-      sw: int(1, maxStride),
-      ph: int(0, maxPadding),
-      pw: int(0, maxPadding),
-      dh: int(1, maxDilation),
-      dw: int(1, maxDilation),
-      oph: int(0, Math.max(maxStride, maxDilation) - 1),
-      opw: int(0, Math.max(maxStride, maxDilation) - 1),
+      ...convFields(opts, [1, 2, 3, 4]),
+      oph: intArb(0, Math.max(maxStride, maxDilation) - 1),
+      opw: intArb(0, Math.max(maxStride, maxDilation) - 1),
     })
     .filter((r) => r.oph < Math.max(r.sh, r.dh) && r.opw < Math.max(r.sw, r.dw))
     .map((r) => ({
