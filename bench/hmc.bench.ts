@@ -4,9 +4,23 @@
 // Run: npx tsx bench/hmc.bench.ts (or through the bench runner, which calls run()).
 import { Bench } from 'tinybench';
 import { hmc, PRESGAN_HMC_DEFAULTS, presganPosterior } from '../src/hmc/index.js';
-import { type Backend, dispose, Generator, getBackend, matmul, setBackend, type Tensor, tidy } from '../src/index.js';
+import {
+  type Backend,
+  dispose,
+  Generator,
+  getBackend,
+  matmul,
+  setBackend,
+  setCpuThreads,
+  type Tensor,
+  tidy,
+} from '../src/index.js';
 
 const TARGET = 150; // transitions per second with 64 chains on the CPU backend (issue 5)
+/** CPU thread counts to measure (HMC_BENCH_THREADS=1,2 by default; the library default is 1). */
+const THREADS = (process.env.HMC_BENCH_THREADS ?? '1,2').split(',').map(Number);
+/** Backends to measure (HMC_BENCH_KINDS=cpu,webgpu by default). */
+const KINDS = (process.env.HMC_BENCH_KINDS ?? 'cpu,webgpu').split(',');
 const TRANSITIONS_PER_CALL = PRESGAN_HMC_DEFAULTS.numBurnin + PRESGAN_HMC_DEFAULTS.numSamples;
 const REPORTED: [string, number][] = [
   ['PyTorch 1.13, OpenBLAS, 1 thread', 378],
@@ -84,14 +98,16 @@ function countReadbacks(backend: Backend, call: () => void): number {
 
 interface Row {
   backend: string;
+  threads: number;
   chains: number;
   perSecond: number;
   msPerTransition: number;
   readbacks: number;
 }
 
-async function measure(name: 'cpu' | 'webgpu', chains: number): Promise<Row> {
+async function measure(name: 'cpu' | 'webgpu', chains: number, threads = 1): Promise<Row> {
   await setBackend(name);
+  setCpuThreads(threads);
   const backend = getBackend();
   const s = setup(chains, 5 + chains);
   s.call(); // compile / warm the caches
@@ -105,10 +121,12 @@ async function measure(name: 'cpu' | 'webgpu', chains: number): Promise<Row> {
   await bench.run();
   const res = bench.tasks[0]!.result;
   s.free();
+  setCpuThreads(1);
   if (res.state !== 'completed') throw new Error(`bench ${name} ${chains} did not complete: ${res.state}`);
   const msPerCall = res.latency.p50;
   return {
     backend: name,
+    threads,
     chains,
     perSecond: (TRANSITIONS_PER_CALL * 1000) / msPerCall,
     msPerTransition: msPerCall / TRANSITIONS_PER_CALL,
@@ -118,9 +136,12 @@ async function measure(name: 'cpu' | 'webgpu', chains: number): Promise<Row> {
 
 export async function run(): Promise<void> {
   const rows: Row[] = [];
-  for (const chains of [64, 512]) rows.push(await measure('cpu', chains));
+  if (KINDS.includes('cpu')) {
+    for (const chains of [64, 512]) for (const t of THREADS) rows.push(await measure('cpu', chains, t));
+  }
   let webgpu = 'measured';
   try {
+    if (!KINDS.includes('webgpu')) throw new Error('HMC_BENCH_KINDS leaves it out');
     await setBackend('webgpu');
     for (const chains of [64, 512]) rows.push(await measure('webgpu', chains));
   } catch (e) {
@@ -134,7 +155,7 @@ export async function run(): Promise<void> {
   );
   console.table(
     rows.map((r) => ({
-      backend: r.backend,
+      backend: r.backend === 'cpu' ? `cpu ${r.threads}T` : r.backend,
       chains: r.chains,
       'transitions/s': Number(r.perSecond.toFixed(1)),
       'ms/transition': Number(r.msPerTransition.toFixed(2)),
@@ -142,6 +163,7 @@ export async function run(): Promise<void> {
       'read-backs per call': r.readbacks,
     })),
   );
+  console.log('nT = n CPU threads (setCpuThreads; the calling thread and n - 1 workers share each GEMM).');
   console.log(`WebGPU: ${webgpu}`);
   console.log('Reference, 64 chains (reported, not measured here):');
   console.table(REPORTED.map(([library, perSecond]) => ({ library, 'transitions/s': perSecond })));

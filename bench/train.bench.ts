@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { ringMixture } from '../src/data/synthetic.js';
-import { getBackend, setBackend, tidy, valueAndGrad } from '../src/index.js';
+import { getBackend, setBackend, setCpuThreads, tidy, valueAndGrad } from '../src/index.js';
 import { mnistClassifier } from '../src/models/classifier.js';
 import { ToyGan } from '../src/models/toy-gan.js';
 import { functionalCall, type ParamTree } from '../src/nn/index.js';
@@ -38,6 +38,16 @@ const WEBGPU_TARGET = 2; // tessera-webgpu / tfjs-webgpu on the same adapter (is
 const GAN_MS = Number(process.env.TRAIN_BENCH_GAN_MS ?? 6000);
 const KINDS = (process.env.TRAIN_BENCH_KINDS ?? 'cpu,webgpu').split(',');
 const TASKS = (process.env.TRAIN_BENCH_TASKS ?? 'gan,classifier').split(',');
+/** CPU thread counts tessera-cpu is measured with (TRAIN_BENCH_THREADS=1,2 by default; the library default is 1). */
+const CPU_THREADS = (process.env.TRAIN_BENCH_THREADS ?? '1,2').split(',').map(Number);
+
+/** A step that first sets the CPU backend's GEMM threads (cases with different counts alternate). */
+const withThreads =
+  (n: number, step: () => Promise<void>): (() => Promise<void>) =>
+  async () => {
+    setCpuThreads(n);
+    await step();
+  };
 const RING = ringMixture({ radius: 2, std: 0.02 });
 /** Ring-GAN iterations per second reported for other libraries on this machine (not measured here). */
 const REPORTED: [string, number][] = [
@@ -250,24 +260,33 @@ export async function run(): Promise<void> {
     await setBackend('cpu');
     await tf.setBackend('cpu');
     if (gan) {
-      const t = tesseraGan();
+      const ts = CPU_THREADS.map(() => tesseraGan());
       const cases = [
-        { library: 'tessera-cpu', task: GAN_TASK, step: t.step },
+        ...ts.map((t, i) => ({
+          library: `tessera-cpu ${CPU_THREADS[i]}T`,
+          task: GAN_TASK,
+          step: withThreads(CPU_THREADS[i]!, t.step),
+        })),
         { library: 'tfjs-cpu', task: GAN_TASK, step: tfjsGan() },
       ];
       rows.push(...(await timeAlternating(cases, 6, GAN_MS / 6, 3)));
-      t.free();
+      for (const t of ts) t.free();
     }
     if (classifier) {
-      const t = tesseraClassifier();
+      const ts = CPU_THREADS.map(() => tesseraClassifier());
       rows.push(
         ...(await timeClassifierPair([
-          { library: 'tessera-cpu', task: CLS_TASK, step: t.step },
+          ...ts.map((t, i) => ({
+            library: `tessera-cpu ${CPU_THREADS[i]}T`,
+            task: CLS_TASK,
+            step: withThreads(CPU_THREADS[i]!, t.step),
+          })),
           { library: 'tfjs-cpu', task: CLS_TASK, step: tfjsClassifier() },
         ])),
       );
-      t.free();
+      for (const t of ts) t.free();
     }
+    setCpuThreads(1);
   }
 
   // tessera-webgpu next to tfjs-webgpu: two devices (tessera's, tfjs's) on the same Dawn adapter.
@@ -311,7 +330,9 @@ export async function run(): Promise<void> {
   }
 
   const find = (lib: string, task: string) => rows.find((r) => r.library === lib && r.task === task);
-  const peerOf = (lib: string) => (lib.startsWith('tessera-') ? `tfjs-${lib.slice('tessera-'.length)}` : undefined);
+  // tessera-cpu 2T -> tfjs-cpu; tessera-webgpu -> tfjs-webgpu.
+  const peerOf = (lib: string) =>
+    lib.startsWith('tessera-') ? `tfjs-${lib.slice('tessera-'.length).split(' ')[0]}` : undefined;
   console.log(`\nTraining steps per second (median), batch ${GAN_BATCH} GAN / ${CLS_BATCH} classifier, Adam:`);
   console.table(
     rows.map((r) => {
@@ -327,12 +348,13 @@ export async function run(): Promise<void> {
       };
     }),
   );
-  const cpuGan = find('tessera-cpu', GAN_TASK);
-  if (cpuGan) {
+  const cpuGans = rows.filter((r) => r.library.startsWith('tessera-cpu') && r.task === GAN_TASK);
+  for (const r of cpuGans) {
     console.log(
-      `Ring GAN, tessera CPU backend: ${cpuGan.perSecond.toFixed(1)} it/s; target ${TARGET} it/s: ${(cpuGan.perSecond / TARGET).toFixed(2)}x`,
+      `Ring GAN, ${r.library}: ${r.perSecond.toFixed(1)} it/s; target ${TARGET} it/s: ${(r.perSecond / TARGET).toFixed(2)}x`,
     );
   }
+  const cpuGan = cpuGans.at(-1);
   const tg = find('tessera-webgpu', GAN_TASK);
   const fg = find('tfjs-webgpu', GAN_TASK);
   if (tg && fg) {
@@ -356,7 +378,7 @@ export async function run(): Promise<void> {
       REPORTED.map(([library, perSecond]) => ({
         library,
         'it/s': perSecond,
-        'tessera-cpu / it': `${(cpuGan.perSecond / perSecond).toFixed(2)}x`,
+        [`${cpuGan.library} / it`]: `${(cpuGan.perSecond / perSecond).toFixed(2)}x`,
       })),
     );
   }

@@ -8,6 +8,7 @@
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import {
+  add,
   conv2d,
   conv2dBackwardFilter,
   conv2dBackwardInput,
@@ -15,8 +16,10 @@ import {
   cpuThreads,
   getBackend,
   matmul,
+  max,
   setBackend,
   setCpuThreads,
+  sum,
   type Tensor,
   TesseraError,
   tensor,
@@ -530,6 +533,52 @@ function firstDifference(a: Uint8Array, b: Uint8Array): number {
   return -1;
 }
 
+describe('reductions vs naive loops', () => {
+  it('sum and max over random axes of random shapes match in-order float64 loops bit for bit', () => {
+    // Shapes of rank 1-4 with size-1 and odd sizes; any subset of axes (adjacent or not, so both
+    // the three-level loops and the offset-table path run). Each output adds its inputs in
+    // increasing index order, so a float64 reference in that order must agree exactly.
+    const arb = fc.array(fc.integer({ min: 1, max: 7 }), { minLength: 1, maxLength: 4 }).chain((shape) =>
+      fc.tuple(
+        fc.constant(shape),
+        fc.subarray(
+          shape.map((_, d) => d),
+          { minLength: 1 },
+        ),
+      ),
+    );
+    fc.assert(
+      fc.property(arb, fc.integer({ min: 1, max: 1000 }), ([shape, axes], seed) => {
+        const n = sizeOf(shape);
+        const vals = values(n, seed, 'float64');
+        const x = make(vals, shape, 'float64');
+        const outShape = shape.map((d, i) => (axes.includes(i) ? 1 : d));
+        const strides = outShape.map((_, i) => sizeOf(outShape.slice(i + 1)));
+        const refSum = new Float64Array(sizeOf(outShape));
+        const refMax = new Float64Array(sizeOf(outShape)).fill(Number.NEGATIVE_INFINITY);
+        for (let i = 0; i < n; i++) {
+          let rem = i;
+          let o = 0;
+          for (let d = shape.length - 1; d >= 0; d--) {
+            const c = rem % shape[d]!;
+            rem = Math.floor(rem / shape[d]!);
+            if (!axes.includes(d)) o += c * strides[d]!;
+          }
+          refSum[o]! += vals[i]!;
+          refMax[o] = Math.max(refMax[o]!, vals[i]!);
+        }
+        const s = sum(x, axes, { keepdims: true });
+        const m = max(x, axes, { keepdims: true });
+        expect(s.shape).toEqual(outShape);
+        expect(Array.from(s.dataSync())).toEqual(Array.from(refSum));
+        expect(Array.from(m.dataSync())).toEqual(Array.from(refMax));
+        for (const t of [x, s, m]) t.dispose();
+      }),
+      { numRuns: 200 },
+    );
+  });
+});
+
 describe('threaded CPU GEMM', () => {
   it('rejects a bad thread count', () => {
     expect(() => setCpuThreads(0)).toThrow(TesseraError);
@@ -545,11 +594,22 @@ describe('threaded CPU GEMM', () => {
         [130, 129, 70, false, false],
         [67, 103, 300, true, false],
         [100, 61, 257, false, true],
+        // Column blocks of 16, 16, 16 and 1: the last one is a matrix-vector product (dotGemm).
+        [8, 49, 700, false, true],
       ] as const) {
         const c = operands(m, n, k, tA, tB, [], []);
         const a = make(values(sizeOf(c.aShape), m, dtype), c.aShape, dtype);
         const b = make(values(sizeOf(c.bShape), n, dtype), c.bShape, dtype);
         runs.push(() => bitsOf(matmul(a, b, { transA: tA, transB: tB })));
+        // Kernel outputs as operands: with threads on they live in SharedArrayBuffers and reach the
+        // workers without a copy (and the product is written by the workers in place).
+        runs.push(() => {
+          const [a2, b2] = [add(a, 0), add(b, 0)];
+          const y = matmul(a2, b2, { transA: tA, transB: tB });
+          const bits = bitsOf(y);
+          for (const t of [a2, b2, y]) t.dispose();
+          return bits;
+        });
       }
       // Every conv GEMM here is above the threading threshold; the filter gradient accumulates
       // (k = 8 images x 144 pixels > 256).
@@ -573,6 +633,10 @@ describe('threaded CPU GEMM', () => {
         await sleep(20);
       }
       expect(threadStats.workerChunks).toBeGreaterThan(start);
+      // With threads on, the backend's (large) outputs live in shared memory.
+      const probe = add(make(values(4096, 9, 'float32'), [64, 64], 'float32'), 0);
+      expect((probe.storageRef().data as Float32Array).buffer).toBeInstanceOf(SharedArrayBuffer);
+      probe.dispose();
       const before = threadStats.workerChunks;
       for (let rep = 0; rep < 3; rep++) {
         runs.forEach((r, i) => {

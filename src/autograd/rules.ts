@@ -30,6 +30,7 @@ import {
   square,
   sub,
   sum,
+  tanhBackward,
   where,
 } from '../tensor/ops/index.js';
 import type { BinaryOp, PrimitiveName, PrimitiveParams, UnaryOp } from '../tensor/primitives.js';
@@ -77,7 +78,7 @@ const unaryRules: { readonly [U in UnaryOp]: UnaryRule } = {
   sign: () => null,
   sin: (x, _y, g) => mul(g, cos(x)),
   cos: (x, _y, g) => neg(mul(g, sin(x))),
-  tanh: (_x, y, g) => mul(g, sub(1, square(y))),
+  tanh: (_x, y, g) => tanhBackward(y, g),
   sigmoid: (_x, y, g) => mul(g, mul(y, sub(1, y))),
   relu: (x, _y, g) => where(gt(x, 0), g, 0),
   floor: () => null,
@@ -121,6 +122,11 @@ const binaryRules: { readonly [B in BinaryOp]: BinaryRule } = {
     const r2 = add(square(a), square(b));
     return [needs[0] ? div(mul(g, b), r2) : null, needs[1] ? neg(div(mul(g, a), r2)) : null];
   },
+  // d/dy g (1 - y^2) = -2 g y; d/dg = 1 - y^2.
+  tanhBackward: (y, g, _o, gOut, needs) => [
+    needs[0] ? mul(mul(gOut, g), mul(y, -2)) : null,
+    needs[1] ? tanhBackward(y, gOut) : null,
+  ],
 };
 
 function convOpts(p: PrimitiveParams['conv2d']) {

@@ -12,14 +12,14 @@ export class UsageError extends Error {
 export const USAGE = `tessera: train and evaluate models with the tessera tensor library.
 
 Usage:
-  tessera demo [--backend cpu|auto|webgpu] [--steps N] [--seed S] [--out DIR]
+  tessera demo [--backend cpu|auto|webgpu] [--threads N] [--steps N] [--seed S] [--out DIR]
       The ring GAN (8 Gaussians, 1200 steps) with plots: about 25 s on the CPU.
   tessera train gan --data ring|grid [--steps N] [--seed S] [--batch-size B] [--lr-g X] [--lr-d X]
-                    [--radius R] [--std S] [--eval-samples N] [--backend ...] [--out DIR]
+                    [--radius R] [--std S] [--eval-samples N] [--backend ...] [--threads N] [--out DIR]
       A standard GAN (non-saturating loss) on a 2-D mixture; reports modes captured and % high quality.
   tessera train-classifier [--data mnist|fashion] [--epochs N] [--batch-size B] [--lr X] [--seed S]
                     [--limit N] [--test-limit N] [--val N] [--lr-schedule E:LR,...] [--resume CKPT]
-                    [--shift PX] [--fashion-dir DIR] [--backend ...] [--out DIR]
+                    [--shift PX] [--fashion-dir DIR] [--backend ...] [--threads N] [--out DIR]
       The Stacked-MNIST protocol's CNN classifier; saves a checkpoint for the evaluation code.
       --val N holds out N training images (evenly spaced over the classes) as a validation set and
       keeps the epoch with the best validation accuracy (ties: the later one): its weights are the
@@ -28,7 +28,9 @@ Usage:
   tessera help
 
 Every run writes report.json and PNG plots into its folder (default runs/<command>-<timestamp>/).
-The default backend is cpu; auto tries WebGPU first and falls back to the CPU.`;
+The default backend is cpu; auto tries WebGPU first and falls back to the CPU. --threads N lets the
+CPU backend's matrix products use N threads (default: TESSERA_CPU_THREADS, else every core up to 4);
+results are bitwise identical for every N.`;
 
 type Spec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
 

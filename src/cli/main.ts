@@ -1,7 +1,9 @@
 #!/usr/bin/env node
 import { realpathSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { type BackendChoice, getBackendInfo, setBackend } from '../backend/select.js';
+import { cpuThreads, setCpuThreads } from '../kernels/cpu/threads.js';
 import { resolveClassifierConfig } from '../models/classifier.js';
 import { getBackend } from '../tensor/engine.js';
 import { TesseraError } from '../tensor/errors.js';
@@ -28,12 +30,31 @@ export interface CliIO {
 
 const defaultIO = (): CliIO => ({ out: process.stdout, err: process.stderr });
 
-/** Selects the backend and prints which backend/adapter was chosen. */
-export async function selectBackend(choice: BackendChoice, io: CliIO): Promise<{ name: string; description: string }> {
+/**
+ * Selects the backend (and the CPU backend's GEMM threads, when given) and prints which
+ * backend/adapter was chosen.
+ */
+export async function selectBackend(
+  choice: BackendChoice,
+  io: CliIO,
+  threads?: number,
+): Promise<{ name: string; description: string }> {
   const info = await setBackend(choice);
+  if (threads !== undefined) setCpuThreads(threads);
   const note = choice === 'auto' && info.name === 'cpu' ? ' (no WebGPU adapter; fell back to the CPU)' : '';
-  io.out.write(`backend: ${info.name} - ${info.description}${note}\n`);
-  return { name: info.name, description: info.description };
+  const description = info.name === 'cpu' ? `${info.description}, ${cpuThreads()} GEMM thread(s)` : info.description;
+  io.out.write(`backend: ${info.name} - ${description}${note}\n`);
+  return { name: info.name, description };
+}
+
+/**
+ * The CLI's default for --threads: TESSERA_CPU_THREADS when set, else every core up to 4 (the
+ * library itself defaults to one thread; results are bitwise identical either way).
+ */
+export function defaultThreads(): number {
+  const env = Number(process.env.TESSERA_CPU_THREADS);
+  if (Number.isInteger(env) && env >= 1) return env;
+  return Math.max(1, Math.min(4, availableParallelism()));
 }
 
 /** Steps of `tessera demo`: about 25 s on the CPU backend at ~55 iterations/s (2 cores, 2026-12-02). */
@@ -50,6 +71,7 @@ const GAN_OPTIONS = {
   std: { type: 'string' },
   'eval-samples': { type: 'string' },
   backend: { type: 'string' },
+  threads: { type: 'string' },
   out: { type: 'string' },
 } as const;
 
@@ -74,7 +96,7 @@ async function ganCommand(command: 'train gan' | 'demo', argv: readonly string[]
     std: numberOption(c, 'std', o.std),
     evalSamples: intOption(c, 'eval-samples', o['eval-samples']),
   };
-  const info = await selectBackend(backend, io);
+  const info = await selectBackend(backend, io, intOption(c, 'threads', o.threads, 1) ?? defaultThreads());
   return runGanCommand(command === 'demo' ? 'demo' : `train-gan-${data}`, cfg, o.out as string | undefined, info, io);
 }
 
@@ -92,6 +114,7 @@ const CLASSIFIER_OPTIONS = {
   shift: { type: 'string' },
   'fashion-dir': { type: 'string' },
   backend: { type: 'string' },
+  threads: { type: 'string' },
   out: { type: 'string' },
 } as const;
 
@@ -127,7 +150,7 @@ async function classifierCommand(argv: readonly string[], io: CliIO): Promise<nu
     throw e;
   }
   const backend = choiceOption(c, 'backend', o.backend, BACKENDS) ?? 'cpu';
-  const info = await selectBackend(backend, io);
+  const info = await selectBackend(backend, io, intOption(c, 'threads', o.threads, 1) ?? defaultThreads());
   return runClassifierCommand(cfg, o.out as string | undefined, info, io);
 }
 

@@ -27,7 +27,11 @@ export const UNARY_OPS = [
 ] as const;
 export type UnaryOp = (typeof UNARY_OPS)[number];
 
-export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'atan2'] as const;
+/**
+ * `tanhBackward(y, g)` = g (1 - y^2), the gradient of tanh from its output: one fused pass where
+ * the rule would otherwise run three kernels (square, sub, mul), each allocating a result.
+ */
+export const BINARY_OPS = ['add', 'sub', 'mul', 'div', 'pow', 'maximum', 'minimum', 'atan2', 'tanhBackward'] as const;
 export type BinaryOp = (typeof BINARY_OPS)[number];
 
 export const COMPARE_OPS = ['eq', 'ne', 'lt', 'le', 'gt', 'ge'] as const;

@@ -46,6 +46,7 @@ const binaryDomains: Record<BinaryOp, PairValues> = {
   minimum: distinctPair,
   // Away from the origin and from the branch cut (a = 0, b < 0).
   atan2: (na, nb) => fc.tuple(nonZeroValuesArb(na), nonZeroValuesArb(nb)),
+  tanhBackward: anyValues,
 };
 
 const binaryFns: Record<BinaryOp, (a: Tensor, b: Tensor) => Tensor> = {
@@ -57,6 +58,7 @@ const binaryFns: Record<BinaryOp, (a: Tensor, b: Tensor) => Tensor> = {
   maximum: T.maximum,
   minimum: T.minimum,
   atan2: T.atan2,
+  tanhBackward: T.tanhBackward,
 };
 
 function pairCase(domain: PairValues): fc.Arbitrary<{ shapes: BroadcastPair; a: ShapedValues; b: ShapedValues }> {

@@ -112,6 +112,7 @@ describe('Hessian-vector products vs finite differences of the gradient', () => 
     ['div', T.div, valuesArb, (n) => nonZeroValuesArb(n, { min: 0.5 })],
     ['pow', T.pow, (n) => positiveValuesArb(n, { min: 0.5, max: 2 }), (n) => valuesArb(n, { min: -2, max: 2 })],
     ['atan2', T.atan2, (n) => nonZeroValuesArb(n, { min: 0.5 }), (n) => nonZeroValuesArb(n, { min: 0.5 })],
+    ['tanhBackward', T.tanhBackward, valuesArb, valuesArb],
   ];
   for (const [name, f, da, db] of binaryCases) {
     it(`binary ${name} with broadcasting`, () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { type CliIO, main } from '../../src/cli/main.js';
-import { loadMnist, subset, tensor } from '../../src/index.js';
+import { loadMnist, setCpuThreads, subset, tensor } from '../../src/index.js';
 import { loadClassifier } from '../../src/models/classifier-checkpoint.js';
 import { decodePNG } from '../../src/plot/index.js';
 
@@ -71,6 +71,7 @@ describe('tessera CLI: argument errors', () => {
     expect(u.code).toBe(2);
     expect(u.err).toMatch(/Unknown option '--bogus'/);
     expect((await run(['demo', 'extra'])).err).toMatch(/Unexpected argument 'extra'/);
+    expect((await run(['demo', '--threads', '0'])).err).toMatch(/--threads must be an integer >= 1, got '0'/);
   });
 
   it('checks --val and --lr-schedule', async () => {
@@ -150,6 +151,24 @@ describe('tessera train gan: end-to-end smoke test', () => {
       expect(img.width).toBeGreaterThan(300);
       expect(report.files[f.replace('.png', '')]).toBe(p);
     }
+  });
+
+  it('gives the same run with --threads 2 (GEMMs split across a worker, bitwise-identical results)', async () => {
+    const reports = [];
+    try {
+      for (const threads of ['1', '2']) {
+        const dir = join(mkdtempSync(join(tmpdir(), 'tessera-cli-')), 'run');
+        const args = ['train', 'gan', '--data', 'ring', '--steps', '30', '--eval-samples', '300', '--seed', '7'];
+        const r = await run([...args, '--batch-size', '256', '--threads', threads, '--out', dir]);
+        expect(r.code).toBe(0);
+        expect(r.out).toMatch(new RegExp(`${threads} GEMM thread`));
+        reports.push(JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')));
+      }
+    } finally {
+      setCpuThreads(1);
+    }
+    expect(reports[1].finalLosses).toEqual(reports[0].finalLosses);
+    expect(reports[1].metrics).toEqual(reports[0].metrics);
   });
 });
 

@@ -85,6 +85,7 @@ describe('broadcasting', () => {
       ['maximum', T.maximum, Math.max],
       ['minimum', T.minimum, Math.min],
       ['atan2', T.atan2, Math.atan2],
+      ['tanhBackward', T.tanhBackward, (y, g) => g * ((1 - y) * (1 + y))],
       ['lt', (a, b) => T.cast(T.lt(a, b), 'float64'), (x, y) => Number(x < y)],
       ['ge', (a, b) => T.cast(T.ge(a, b), 'float64'), (x, y) => Number(x >= y)],
       ['eq', (a, b) => T.cast(T.eq(a, b), 'float64'), (x, y) => Number(x === y)],

@@ -41,6 +41,8 @@ const binaryFns: { readonly [B in BinaryOp]: F2 } = {
   maximum: Math.max,
   minimum: Math.min,
   atan2: Math.atan2,
+  // (1 - y)(1 + y), not 1 - y^2: no cancellation as |y| nears 1, where the gradient is smallest.
+  tanhBackward: (y, g) => g * ((1 - y) * (1 + y)),
 };
 
 /** int32 arithmetic wraps like two's complement; division truncates (x / 0 gives 0). */

@@ -1,4 +1,4 @@
-import { cpuThreads, type JobSource, parallelChunks } from './threads.js';
+import { cpuThreads, type Job, type JobSource, parallelChunks, type SharedArr } from './threads.js';
 import type { Arr } from './util.js';
 
 /**
@@ -42,9 +42,9 @@ const MC = 64;
 const NC = 1024;
 /** Below this many multiply-adds, packing costs more than it saves: use the plain loop. */
 const SMALL_WORK = 4096;
-/** From this many multiply-adds (about a quarter of a millisecond), a GEMM is split across threads. */
-const PARALLEL_WORK = 1 << 20;
-/** The threaded path packs whole operands (f64): at most this many elements of A, B and C together. */
+/** From this many multiply-adds (about 60 microseconds of work), a GEMM is split across threads. */
+const PARALLEL_WORK = 1 << 18;
+/** The threaded path copies whole operand spans to shared memory: at most this many elements of A, B and C. */
 const PARALLEL_MAX_ELEMENTS = 1 << 24;
 
 /**
@@ -97,22 +97,40 @@ export function gemm(
   ldc: number,
   accumulate: boolean,
 ): void {
+  const threads = cpuThreads();
+  if (threads > 1 && m * n * k >= PARALLEL_WORK && Math.max(m, n) >= 2 * MR) {
+    if (span(m, k, a) + span(k, n, b) + m * n <= PARALLEL_MAX_ELEMENTS) {
+      parallelGemm(m, n, k, a, b, c, cOffset, ldc, accumulate, threads);
+      return;
+    }
+  }
+  serialGemm(m, n, k, a, b, c, cOffset, ldc, accumulate);
+}
+
+/** gemm() on the calling thread. Self-contained with blocked() and its helpers: workers compile it from source. */
+export function serialGemm(
+  m: number,
+  n: number,
+  k: number,
+  a: MatView,
+  b: MatView,
+  c: FloatArr,
+  cOffset: number,
+  ldc: number,
+  accumulate: boolean,
+): void {
   if (m === 0 || n === 0) return;
   if (k === 0) {
     if (!accumulate) for (let i = 0; i < m; i++) c.fill(0, cOffset + i * ldc, cOffset + i * ldc + n);
     return;
   }
+  if (m === 1 || n === 1) {
+    dotGemm(m, n, k, a, b, c, cOffset, ldc, accumulate);
+    return;
+  }
   if (m * n * k <= SMALL_WORK) {
     smallGemm(m, n, k, a, b, c, cOffset, ldc, accumulate);
     return;
-  }
-  if (m * n * k >= PARALLEL_WORK && m > MR && cpuThreads() > 1) {
-    const mp = Math.ceil(m / MR) * MR;
-    const np = Math.ceil(n / NR) * NR;
-    if (mp * k + k * np + mp * np <= PARALLEL_MAX_ELEMENTS) {
-      parallelGemm(m, n, k, a, b, c, cOffset, ldc, accumulate);
-      return;
-    }
   }
   if (c instanceof Float64Array) {
     blocked(m, n, k, a, b, c, cOffset, ldc, accumulate);
@@ -220,66 +238,135 @@ export function kernel4x4(
 
 // ---------------------------------------------------------------- threaded path
 
-interface GemmJob {
-  ap: Float64Array;
-  bp: Float64Array;
-  c: Float64Array;
-  ldc: number;
-  k: number;
-  mPanels: number;
-  nPanels: number;
-  /** A chunk is a block of `rowPanels` x `colPanels` 4x4 tiles; chunks are numbered row block first. */
-  rowPanels: number;
-  colPanels: number;
-  rowBlocks: number;
-  accumulate: boolean;
+/** Elements from a view's first to its last element of a rows x cols matrix (strides are >= 0). */
+function span(rows: number, cols: number, v: MatView): number {
+  return (rows - 1) * v.rowStride + (cols - 1) * v.colStride + 1;
 }
 
 /**
- * One block of tiles of the padded float64 C from fully packed operands (A and B as KC-deep slices
- * of 4-row / 4-column panels): the same kernel4x4 calls, per element, as blocked().
- * Self-contained except for kernel4x4: every thread compiles both from source text.
+ * A threaded GEMM: C is cut into `threads` blocks of whole 4-row panels (when m >= n) or 4-column
+ * panels, each computed by serialGemm() on its sub-problem. This thread runs its blocks on the
+ * caller's own arrays; workers read A, B and C where they already live in SharedArrayBuffers (the
+ * CPU backend allocates its outputs there while threads are on), else in shared copies (C's copy is
+ * copied back). Each element's arithmetic is serialGemm()'s whatever the block (a float64 sum over
+ * each KC slice in order), so every split gives bitwise-identical results.
  */
-export function gemmChunk(job: GemmJob, chunk: number, kcMax: number): void {
-  const { ap, bp, c, ldc, k, mPanels, nPanels, accumulate } = job;
-  const ir0 = (chunk % job.rowBlocks) * job.rowPanels;
-  const ir1 = Math.min(mPanels, ir0 + job.rowPanels);
-  const jr0 = Math.floor(chunk / job.rowBlocks) * job.colPanels;
-  const jr1 = Math.min(nPanels, jr0 + job.colPanels);
-  for (let pc = 0; pc < k; pc += kcMax) {
-    const kc = Math.min(kcMax, k - pc);
-    const aSlice = pc * mPanels * 4;
-    const bSlice = pc * nPanels * 4;
-    const add = accumulate || pc > 0;
-    for (let jr = jr0; jr < jr1; jr++) {
-      for (let ir = ir0; ir < ir1; ir++) {
-        kernel4x4(ap, aSlice + ir * kc * 4, bp, bSlice + jr * kc * 4, kc, c, ir * 4 * ldc + jr * 4, ldc, add);
-      }
-    }
+export interface GemmJob extends Job {
+  m: number;
+  n: number;
+  k: number;
+  a: SharedArr;
+  aOffset: number;
+  aRowStride: number;
+  aColStride: number;
+  b: SharedArr;
+  bOffset: number;
+  bRowStride: number;
+  bColStride: number;
+  c: SharedArr;
+  cOffset: number;
+  ldc: number;
+  accumulate: boolean;
+  /** 1 when blocks are row ranges, 0 when column ranges; `block` rows or columns each. */
+  splitRows: number;
+  block: number;
+}
+
+/** Runs one block of a job whose operands are (views of) `a`, `b` and `c` at these offsets. */
+export function gemmBlock(
+  job: GemmJob,
+  chunk: number,
+  a: MatView,
+  b: MatView,
+  c: FloatArr,
+  cOffset: number,
+  ldc: number,
+): void {
+  const extent = job.splitRows ? job.m : job.n;
+  const lo = chunk * job.block;
+  const len = Math.min(job.block, extent - lo);
+  if (len <= 0) return;
+  if (job.splitRows) {
+    const av = { data: a.data, offset: a.offset + lo * a.rowStride, rowStride: a.rowStride, colStride: a.colStride };
+    serialGemm(len, job.n, job.k, av, b, c, cOffset + lo * ldc, ldc, job.accumulate);
+  } else {
+    const bv = { data: b.data, offset: b.offset + lo * b.colStride, rowStride: b.rowStride, colStride: b.colStride };
+    serialGemm(job.m, len, job.k, a, bv, c, cOffset + lo, ldc, job.accumulate);
   }
+}
+
+/** What a worker runs: gemmBlock() on the job's shared arrays. */
+function runChunk(job: GemmJob, chunk: number): void {
+  const a = { data: job.a, offset: job.aOffset, rowStride: job.aRowStride, colStride: job.aColStride };
+  const b = { data: job.b, offset: job.bOffset, rowStride: job.bRowStride, colStride: job.bColStride };
+  gemmBlock(job, chunk, a, b, job.c as FloatArr, job.cOffset, job.ldc);
 }
 
 const GEMM_SOURCE: JobSource = {
   name: 'gemm',
+  numbers: [
+    'm',
+    'n',
+    'k',
+    'aOffset',
+    'aRowStride',
+    'aColStride',
+    'bOffset',
+    'bRowStride',
+    'bColStride',
+    'cOffset',
+    'ldc',
+    'accumulate',
+    'splitRows',
+    'block',
+  ],
+  arrays: ['a', 'b', 'c'],
   source: [
-    kernel4x4.toString(),
-    gemmChunk.toString(),
-    `function runChunk(job, chunk) { ${gemmChunk.name}(job, chunk, ${KC}); }`,
+    `const MR = ${MR}, NR = ${NR}, KC = ${KC}, MC = ${MC}, NC = ${NC}, SMALL_WORK = ${SMALL_WORK}, RETAIN_MAX = ${RETAIN_MAX};`,
+    'let accScratch = new Float64Array(0);',
+    'const packScratch = { a: [], b: [] };',
+    `const tile = new Float64Array(${MR * NR});`,
+    ...[
+      scratchF64,
+      packBuffer,
+      serialGemm,
+      smallGemm,
+      dotGemm,
+      blocked,
+      storeEdge,
+      kernel4x4,
+      packPanels,
+      gemmBlock,
+      runChunk,
+    ].map((f) => f.toString()),
   ].join('\n'),
 };
 
-// Shared scratch for the threaded path, grown on demand (workers see it through each job message).
-const shared: Record<'a' | 'b' | 'c', Float64Array> = {
-  a: new Float64Array(0),
-  b: new Float64Array(0),
-  c: new Float64Array(0),
-};
+// Shared copies of operands that are not in shared memory, one growable buffer per slot and type.
+const shared = new Map<string, SharedArr>();
 
-function sharedF64(which: 'a' | 'b' | 'c', size: number): Float64Array {
-  if (shared[which].length >= size) return shared[which];
-  const fresh = new Float64Array(new SharedArrayBuffer(size * 8));
-  if (size <= RETAIN_MAX) shared[which] = fresh;
+function sharedCopy(slot: 'a' | 'b' | 'c', like: Arr, size: number): SharedArr {
+  const Ctor = like instanceof Float64Array ? Float64Array : like instanceof Int32Array ? Int32Array : Float32Array;
+  const key = `${slot}:${Ctor.name}`;
+  const kept = shared.get(key);
+  if (kept !== undefined && kept.length >= size) return kept.length === size ? kept : kept.subarray(0, size);
+  const fresh = new (Ctor as unknown as new (b: SharedArrayBuffer) => SharedArr)(
+    new SharedArrayBuffer(size * Ctor.BYTES_PER_ELEMENT),
+  );
+  if (size <= RETAIN_MAX) shared.set(key, fresh);
   return fresh;
+}
+
+/** True when workers can read `x` where it is (a float or int32 array over a SharedArrayBuffer). */
+const isShared = (x: Arr): boolean => x.buffer instanceof SharedArrayBuffer && !(x instanceof Uint8Array);
+
+/** An operand view's data as workers can read it: itself when shared, else a shared copy of its span. */
+function sharedOperand(slot: 'a' | 'b', v: MatView, rows: number, cols: number): [SharedArr, number] {
+  if (isShared(v.data)) return [v.data as SharedArr, v.offset];
+  const n = span(rows, cols, v);
+  const copy = sharedCopy(slot, v.data, n);
+  copy.set(v.data.subarray(v.offset, v.offset + n) as never);
+  return [copy, 0];
 }
 
 function parallelGemm(
@@ -292,28 +379,51 @@ function parallelGemm(
   cOffset: number,
   ldc: number,
   accumulate: boolean,
+  threads: number,
 ): void {
-  const mPanels = Math.ceil(m / MR);
-  const nPanels = Math.ceil(n / NR);
-  const ap = sharedF64('a', mPanels * MR * k);
-  const bp = sharedF64('b', nPanels * NR * k);
-  for (let pc = 0; pc < k; pc += KC) {
-    const kc = Math.min(KC, k - pc);
-    packPanels(a, 0, pc, m, kc, MR, ap.subarray(pc * mPanels * MR), false);
-    packPanels(b, pc, 0, kc, n, NR, bp.subarray(pc * nPanels * NR), true);
+  const splitRows = m >= n ? 1 : 0;
+  const lanes = splitRows ? MR : NR;
+  const extent = splitRows ? m : n;
+  // One block per thread: more blocks balance better but repack the shared operand per block.
+  const block = Math.ceil(extent / lanes / threads) * lanes;
+  const total = Math.ceil(extent / block);
+  const [as, aOffset] = sharedOperand('a', a, m, k);
+  const [bs, bOffset] = sharedOperand('b', b, k, n);
+  const cShared = isShared(c);
+  const cs = cShared ? (c as SharedArr) : sharedCopy('c', c, m * n);
+  if (!cShared && accumulate) {
+    for (let i = 0; i < m; i++) cs.set(c.subarray(cOffset + i * ldc, cOffset + i * ldc + n) as never, i * n);
   }
-  const cl = nPanels * NR;
-  const cp = sharedF64('c', mPanels * MR * cl);
-  if (accumulate) for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) cp[i * cl + j] = c[cOffset + i * ldc + j]!;
-  // Blocks of MC rows (each B panel feeds 16 tiles, as in blocked()), with the columns split too
-  // when that leaves fewer than about four blocks per thread.
-  const rowPanels = Math.min(mPanels, MC / MR);
-  const rowBlocks = Math.ceil(mPanels / rowPanels);
-  const colPanels = Math.ceil(nPanels / Math.max(1, Math.ceil((4 * cpuThreads()) / rowBlocks)));
-  const colBlocks = Math.ceil(nPanels / colPanels);
-  const job: GemmJob = { ap, bp, c: cp, ldc: cl, k, mPanels, nPanels, rowPanels, colPanels, rowBlocks, accumulate };
-  parallelChunks(GEMM_SOURCE, job, rowBlocks * colBlocks);
-  for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) c[cOffset + i * ldc + j] = cp[i * cl + j]!;
+  const job: GemmJob = {
+    m,
+    n,
+    k,
+    a: as,
+    aOffset,
+    aRowStride: a.rowStride,
+    aColStride: a.colStride,
+    b: bs,
+    bOffset,
+    bRowStride: b.rowStride,
+    bColStride: b.colStride,
+    c: cs,
+    cOffset: cShared ? cOffset : 0,
+    ldc: cShared ? ldc : n,
+    accumulate,
+    splitRows,
+    block,
+  };
+  const onWorkers = parallelChunks(GEMM_SOURCE, job, total, (chunk) => gemmBlock(job, chunk, a, b, c, cOffset, ldc));
+  if (cShared) return;
+  // Copy the workers' blocks back into C.
+  for (const chunk of onWorkers) {
+    const lo = chunk * block;
+    const hi = Math.min(extent, lo + block);
+    const [r0, r1, c0, c1] = splitRows ? [lo, hi, 0, n] : [0, m, lo, hi];
+    for (let i = r0; i < r1; i++) {
+      c.set(cs.subarray(i * n + c0, i * n + c1) as never, cOffset + i * ldc + c0);
+    }
+  }
 }
 
 /**
@@ -364,7 +474,10 @@ function packPanels(
   }
 }
 
-/** Tiny products: a plain i-p-j loop with a float64 row accumulator (no packing). */
+/**
+ * Tiny products: a plain i-p-j loop with float64 row sums, no packing. Each element gets blocked()'s arithmetic: a
+ * sum from zero over each KC slice of k in order, stored (first slice, no accumulate) or added to C.
+ */
 function smallGemm(
   m: number,
   n: number,
@@ -376,19 +489,60 @@ function smallGemm(
   ldc: number,
   accumulate: boolean,
 ): void {
-  const row = new Float64Array(n);
+  const acc = new Float64Array(n);
+  const part = new Float64Array(n);
   const { data: ad, rowStride: ars, colStride: acs } = a;
   const { data: bd, rowStride: brs, colStride: bcs } = b;
   for (let i = 0; i < m; i++) {
     const co = cOffset + i * ldc;
-    if (accumulate) for (let j = 0; j < n; j++) row[j] = c[co + j]!;
-    else row.fill(0);
     const aBase = a.offset + i * ars;
-    for (let p = 0; p < k; p++) {
-      const av = ad[aBase + p * acs]!;
-      const bBase = b.offset + p * brs;
-      for (let j = 0; j < n; j++) row[j]! += av * bd[bBase + j * bcs]!;
+    for (let pc = 0; pc < k; pc += KC) {
+      const pEnd = Math.min(k, pc + KC);
+      part.fill(0);
+      for (let p = pc; p < pEnd; p++) {
+        const av = ad[aBase + p * acs]!;
+        const bBase = b.offset + p * brs;
+        for (let j = 0; j < n; j++) part[j]! += av * bd[bBase + j * bcs]!;
+      }
+      if (pc === 0 && !accumulate) acc.set(part);
+      else if (pc === 0) for (let j = 0; j < n; j++) acc[j] = c[co + j]! + part[j]!;
+      else for (let j = 0; j < n; j++) acc[j]! += part[j]!;
     }
-    for (let j = 0; j < n; j++) c[co + j] = row[j]!;
+    for (let j = 0; j < n; j++) c[co + j] = acc[j]!;
+  }
+}
+
+/**
+ * Matrix-vector products (m or n is 1, where 4x4 tiles would be three-quarters padding; twice as
+ * fast as blocked() at 64 x 128): one float64 dot product per element, with blocked()'s arithmetic (a sum from zero over each KC slice of k in
+ * order, stored for the first slice without accumulate, otherwise added to C).
+ */
+function dotGemm(
+  m: number,
+  n: number,
+  k: number,
+  a: MatView,
+  b: MatView,
+  c: FloatArr,
+  cOffset: number,
+  ldc: number,
+  accumulate: boolean,
+): void {
+  const { data: ad, rowStride: ars, colStride: acs } = a;
+  const { data: bd, rowStride: brs, colStride: bcs } = b;
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      const o = cOffset + i * ldc + j;
+      let acc = accumulate ? c[o]! : 0;
+      for (let pc = 0; pc < k; pc += KC) {
+        const pEnd = Math.min(k, pc + KC);
+        let s = 0;
+        let ai = a.offset + i * ars + pc * acs;
+        let bi = b.offset + pc * brs + j * bcs;
+        for (let p = pc; p < pEnd; p++, ai += acs, bi += brs) s += ad[ai]! * bd[bi]!;
+        acc = pc === 0 && !accumulate ? s : acc + s;
+      }
+      c[o] = acc;
+    }
   }
 }

@@ -1,5 +1,6 @@
 import { allocArray, type DType, type TypedArray } from '../../tensor/dtype.js';
 import { sizeOf, stridesOf } from '../../tensor/shape.js';
+import { cpuThreads } from './threads.js';
 
 export type Arr = TypedArray;
 
@@ -19,7 +20,21 @@ const MAX_POOLED_BYTES = 64 * 1024 * 1024;
 /** Arrays below this many elements are cheap to allocate and not worth a map lookup. */
 const MIN_POOLED_LENGTH = 256;
 
-const poolKey = (dtype: DType, n: number) => `${dtype}:${n}`;
+/**
+ * With worker threads on, outputs of at least this many elements live in SharedArrayBuffers, so
+ * that a threaded GEMM hands them to workers without copying (src/kernels/cpu/threads.ts).
+ */
+const MIN_SHARED_LENGTH = 2048;
+
+const poolKey = (dtype: DType, n: number, shared: boolean) => `${shared ? 's' : ''}${dtype}:${n}`;
+
+const SHARED_CTORS = { float32: Float32Array, float64: Float64Array, int32: Int32Array, bool: Uint8Array } as const;
+
+function allocShared(dtype: DType, n: number): Arr {
+  const Ctor = SHARED_CTORS[dtype];
+  if (Ctor === undefined) return allocArray(dtype, n); // names the op and the valid dtypes
+  return new Ctor(new SharedArrayBuffer(n * Ctor.BYTES_PER_ELEMENT) as unknown as ArrayBuffer);
+}
 
 function dtypeOf(a: Arr): DType {
   return a instanceof Float32Array
@@ -34,14 +49,15 @@ function dtypeOf(a: Arr): DType {
 export function alloc(dtype: DType, shape: readonly number[]): Arr {
   const n = sizeOf(shape);
   if (n < MIN_POOLED_LENGTH) return allocArray(dtype, n);
-  const free = pool.get(poolKey(dtype, n));
+  const shared = n >= MIN_SHARED_LENGTH && cpuThreads() > 1;
+  const free = pool.get(poolKey(dtype, n, shared));
   const reused = free?.pop();
   if (reused !== undefined) {
     pooled.delete(reused);
     pooledBytes -= reused.byteLength;
     return reused.fill(0);
   }
-  const fresh = allocArray(dtype, n);
+  const fresh = shared ? allocShared(dtype, n) : allocArray(dtype, n);
   owned.add(fresh);
   return fresh;
 }
@@ -49,7 +65,7 @@ export function alloc(dtype: DType, shape: readonly number[]): Arr {
 /** Returns a released kernel output to the pool (a no-op for arrays `alloc` did not make). */
 export function recycle(a: Arr): void {
   if (!owned.has(a) || pooled.has(a) || pooledBytes + a.byteLength > MAX_POOLED_BYTES) return;
-  const key = poolKey(dtypeOf(a), a.length);
+  const key = poolKey(dtypeOf(a), a.length, a.buffer instanceof SharedArrayBuffer);
   let free = pool.get(key);
   if (free === undefined) {
     free = [];

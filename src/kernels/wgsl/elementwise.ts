@@ -109,6 +109,8 @@ const FLOAT_BINARY: { readonly [B in BinaryOp]: OpDef } = {
   maximum: { expr: ([a, b]) => `f_max(${a}, ${b})`, libs: ['consts'] },
   minimum: { expr: ([a, b]) => `f_min(${a}, ${b})`, libs: ['consts'] },
   atan2: { expr: ([a, b]) => `t_atan2(${a}, ${b})`, libs: ['atan2'] },
+  // (1 - y)(1 + y): 1 - y is exact for y in [0.5, 1], so no cancellation as |y| nears 1.
+  tanhBackward: { expr: ([y, g]) => `(${g} * ((1.0 - ${y}) * (1.0 + ${y})))`, libs: [] },
 };
 
 const INT_BINARY: Partial<Record<BinaryOp, OpDef>> = {

@@ -60,7 +60,9 @@ function binary(op: BinaryOp, aLike: TensorLike, bLike: TensorLike): Tensor {
       );
     }
     if (a!.dtype === 'bool') fail(op, `expected numeric tensors, got bool`);
-    if (!isFloat(a!.dtype) && (op === 'pow' || op === 'atan2')) fail(op, `expected float tensors, got ${a!.dtype}`);
+    if (!isFloat(a!.dtype) && (op === 'pow' || op === 'atan2' || op === 'tanhBackward')) {
+      fail(op, `expected float tensors, got ${a!.dtype}`);
+    }
     const shape = broadcastShapes(op, a!.shape, b!.shape);
     return runPrimitive('binary', [a!, b!], { op }, shape, a!.dtype);
   });
@@ -77,6 +79,11 @@ export const maximum = (a: TensorLike, b: TensorLike): Tensor => binary('maximum
 /** Elementwise minimum; NaN propagates. */
 export const minimum = (a: TensorLike, b: TensorLike): Tensor => binary('minimum', a, b);
 export const atan2 = (a: TensorLike, b: TensorLike): Tensor => binary('atan2', a, b);
+/**
+ * g (1 - y^2): the gradient of `tanh` given its output y and the incoming gradient g, in one pass
+ * (what tanh's backward rule runs).
+ */
+export const tanhBackward = (y: TensorLike, g: TensorLike): Tensor => binary('tanhBackward', y, g);
 
 function compare(op: CompareOp, aLike: TensorLike, bLike: TensorLike): Tensor {
   return withArgs(op, [aLike, bLike], ([a, b]) => {
