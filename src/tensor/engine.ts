@@ -72,18 +72,31 @@ function releaseStorage(storage: Storage, count = 1): void {
   if (storage.refs <= 0) storage.backend.release(storage.data);
 }
 
+/**
+ * Tensors the finaliser watches: those outside every tidy scope. A tensor inside a scope is freed
+ * by the scope (or moved to the enclosing one), so it is registered only if it leaves the last
+ * scope alive; registering costs about 0.7 us per tensor, a tenth of a small op.
+ */
+const guarded = new WeakSet<Tensor>();
+
+function guard(t: Tensor, storage: Storage): void {
+  if (guarded.has(t)) return;
+  guarded.add(t);
+  finalizer.register(t, storage, t);
+}
+
 /** Called by the Tensor constructor: counts the tensor and puts it in the innermost tidy scope. */
 export function trackTensor(t: Tensor, storage: Storage): void {
   state.liveTensors++;
-  finalizer.register(t, storage, t);
   const scope = state.scopes[state.scopes.length - 1];
   if (scope !== undefined) scope.add(t);
+  else guard(t, storage);
 }
 
 /** Called by Tensor.dispose(). */
 export function untrackTensor(t: Tensor, storage: Storage): void {
   state.liveTensors--;
-  finalizer.unregister(t);
+  if (guarded.delete(t)) finalizer.unregister(t);
   for (let i = state.scopes.length - 1; i >= 0; i--) if (state.scopes[i]!.delete(t)) break;
   releaseStorage(storage);
 }
@@ -122,8 +135,10 @@ export function tidy<T>(fn: () => T): T {
   const keepSet = new Set(treeLeaves(result));
   const parent = state.scopes[state.scopes.length - 1];
   for (const t of scope) {
-    if (keepSet.has(t) || t.isKept) parent?.add(t);
-    else t.dispose();
+    if (keepSet.has(t) || t.isKept) {
+      if (parent !== undefined) parent.add(t);
+      else guard(t, t.storageRef());
+    } else t.dispose();
   }
   return result;
 }
@@ -132,6 +147,7 @@ export function tidy<T>(fn: () => T): T {
 export function keep<T extends Tensor>(t: T): T {
   t.markKept();
   for (const s of state.scopes) s.delete(t);
+  if (!t.isDisposed) guard(t, t.storageRef());
   return t;
 }
 

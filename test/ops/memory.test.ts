@@ -3,6 +3,8 @@
  * dispose semantics; reshape shares storage (bytes counted once); transforms free their
  * intermediates; errors inside tidy leak nothing; checkNumerics names the first op producing NaN/Inf.
  */
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Tensor } from '../../src/index.js';
 import * as T from '../../src/index.js';
@@ -82,6 +84,33 @@ describe('tidy, keep, dispose', () => {
     expect(live().tensors - start.tensors).toBe(3);
     T.dispose([out, kept]);
     expect(live()).toEqual(start);
+  });
+
+  it('the finaliser frees the storage of tensors dropped without dispose, outside scopes or after leaving them', async () => {
+    // The safety net: a tensor made outside any tidy scope, or returned from the outermost one, and
+    // then dropped, gives its storage back once the garbage collector has run.
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    // Collects until the live buffer count reaches `target`, or stops falling for five rounds
+    // (earlier tests' garbage goes first); finalisers run some time after a collection.
+    const settle = async (target = -1) => {
+      for (let i = 0, last = -1, still = 0; i < 100 && live().buffers !== target && still < 5; i++) {
+        still = live().buffers === last ? still + 1 : 0;
+        last = live().buffers;
+        gc();
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    };
+    await settle();
+    const before = live().buffers;
+    (() => {
+      T.tensor(new Float64Array(1000));
+      T.tidy(() => T.tensor(new Float64Array(1000)).add(1));
+    })();
+    // Two buffers live: the outer tensor and the tidy result (the scope freed the result's input).
+    expect(live().buffers).toBe(before + 2);
+    await settle(before);
+    expect(live().buffers).toBe(before);
   });
 
   it('dispose is idempotent and frees the bytes; Symbol.dispose works', () => {

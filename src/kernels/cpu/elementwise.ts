@@ -64,7 +64,7 @@ const compareFns: { readonly [C in CompareOp]: F2 } = {
 
 export const unary: Kernel<'unary'> = (inputs, { op }, out) => {
   const x = inputs[0]!;
-  const y = alloc(out.dtype, out.shape);
+  const y = alloc(out.dtype, out.shape, false);
   // float32 results take the float32-accurate tanh (<= 3 ulp, about 9x faster than Math.tanh).
   const f32 = out.dtype === 'float32' && op === 'tanh';
   broadcastMap(f32 ? 'u:tanhFloat32' : `u:${op}`, f32 ? tanhFloat32 : unaryFns[op], [x], out.shape, y);
@@ -73,7 +73,7 @@ export const unary: Kernel<'unary'> = (inputs, { op }, out) => {
 };
 
 export const binary: Kernel<'binary'> = (inputs, { op }, out) => {
-  const z = alloc(out.dtype, out.shape);
+  const z = alloc(out.dtype, out.shape, false);
   const int = out.dtype === 'int32' && intBinaryFns[op] !== undefined;
   const f = int ? intBinaryFns[op]! : binaryFns[op];
   broadcastMap(`b:${int ? 'int-' : ''}${op}`, f, inputs, out.shape, z);
@@ -81,7 +81,7 @@ export const binary: Kernel<'binary'> = (inputs, { op }, out) => {
 };
 
 export const compare: Kernel<'compare'> = (inputs, { op }, out) => {
-  const z = alloc('bool', out.shape);
+  const z = alloc('bool', out.shape, false);
   broadcastMap(`c:${op}`, compareFns[op], inputs, out.shape, z);
   return z;
 };
@@ -89,14 +89,14 @@ export const compare: Kernel<'compare'> = (inputs, { op }, out) => {
 const select = (c: number, a: number, b: number) => (c ? a : b);
 
 export const where: Kernel<'where'> = (inputs, _p, out) => {
-  const z = alloc(out.dtype, out.shape);
+  const z = alloc(out.dtype, out.shape, false);
   broadcastMap('where', select as ScalarFn, inputs, out.shape, z);
   return z;
 };
 
 export const cast: Kernel<'cast'> = (inputs, _p, out) => {
   const x = inputs[0]!.data as Arr;
-  const y = alloc(out.dtype, out.shape);
+  const y = alloc(out.dtype, out.shape, false);
   if (out.dtype === 'bool') for (let i = 0; i < y.length; i++) y[i] = x[i] !== 0 ? 1 : 0;
   else if (out.dtype === 'int32') for (let i = 0; i < y.length; i++) y[i] = Math.trunc(x[i]!);
   else y.set(x);

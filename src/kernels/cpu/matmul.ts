@@ -28,7 +28,7 @@ export const matmul: Kernel<'matmul'> = (inputs, { transA, transB }, out) => {
   const batch = out.shape.slice(0, -2);
   const aOff = stridedOffsets(batch, broadcastStrides(A.shape.slice(0, -2), batch));
   const bOff = stridedOffsets(batch, broadcastStrides(B.shape.slice(0, -2), batch));
-  const c = alloc(out.dtype, out.shape) as FloatArr;
+  const c = alloc(out.dtype, out.shape, false) as FloatArr; // the GEMM writes every element
   const ad = A.data as Arr;
   const bd = B.data as Arr;
   const nb = sizeOf(batch);

@@ -21,10 +21,10 @@ export function cpuFusedAdam(inputs: readonly Float32Array[], size: number, h: A
     Float32Array?,
   ];
   const shape = [size];
-  const pOut = alloc('float32', shape) as Float32Array;
-  const mOut = alloc('float32', shape) as Float32Array;
-  const vOut = alloc('float32', shape) as Float32Array;
-  const vmaxOut = h.amsgrad ? (alloc('float32', shape) as Float32Array) : undefined;
+  const pOut = alloc('float32', shape, false) as Float32Array;
+  const mOut = alloc('float32', shape, false) as Float32Array;
+  const vOut = alloc('float32', shape, false) as Float32Array;
+  const vmaxOut = h.amsgrad ? (alloc('float32', shape, false) as Float32Array) : undefined;
   // Constants as the op path uploads them: float64 values rounded to float32.
   const b1 = f(h.beta1);
   const omb1 = f(1 - h.beta1);

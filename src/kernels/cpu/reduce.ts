@@ -78,7 +78,7 @@ export const reduce: Kernel<'reduce'> = (inputs, { op, axes }, out) => {
     }
   }
   // Once NaN, stays NaN: `v > NaN` is false, so later values never replace it.
-  const y = alloc(out.dtype, out.shape);
+  const y = alloc(out.dtype, out.shape, false);
   y.set(acc);
   return y;
 };

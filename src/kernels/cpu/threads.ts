@@ -189,6 +189,14 @@ export function setCpuThreads(n: number): void {
   }
 }
 
+/**
+ * True for a SharedArrayBuffer. Browser pages that are not cross-origin isolated have no
+ * SharedArrayBuffer at all (naming it throws), and no workers here either.
+ */
+export function isSharedBuffer(b: ArrayBufferLike): boolean {
+  return typeof SharedArrayBuffer !== 'undefined' && b instanceof SharedArrayBuffer;
+}
+
 /** Counters since startup: threaded jobs, and chunks of them that ran on worker threads. */
 export const threadStats = { jobs: 0, workerChunks: 0 };
 
@@ -302,10 +310,10 @@ export function parallelChunks(src: JobSource, job: Job, total: number, runHere:
   for (const f of src.arrays) {
     const a = job[f];
     const kind = typeof a === 'object' ? (ARRAY_KINDS as readonly string[]).indexOf(a.constructor.name) : -1;
-    if (typeof a !== 'object' || kind < 0 || !(a.buffer instanceof SharedArrayBuffer)) {
+    if (typeof a !== 'object' || kind < 0 || !isSharedBuffer(a.buffer)) {
       fail('parallelChunks', `job field '${f}' of '${src.name}' must be a typed array over a SharedArrayBuffer`);
     }
-    header[h++] = bufferId(p, a.buffer);
+    header[h++] = bufferId(p, a.buffer as SharedArrayBuffer);
     header[h++] = kind;
     header[h++] = a.byteOffset;
     header[h++] = a.length;

@@ -1,6 +1,6 @@
 import { allocArray, type DType, type TypedArray } from '../../tensor/dtype.js';
 import { sizeOf, stridesOf } from '../../tensor/shape.js';
-import { cpuThreads } from './threads.js';
+import { cpuThreads, isSharedBuffer } from './threads.js';
 
 export type Arr = TypedArray;
 
@@ -9,7 +9,8 @@ export type Arr = TypedArray;
  * zeroed external allocation and GC pressure, measured at about 20 us for 64 KiB, more than the
  * elementwise op that fills it; training loops release and request the same sizes every step.
  * Only arrays made here are ever pooled (never a user's array passed to `fromArray`), a pooled
- * array is zeroed before reuse, and a second release of the same array is ignored.
+ * array is zeroed before reuse (unless the kernel says it writes every element), and a second
+ * release of the same array is ignored.
  */
 const pool = new Map<string, Arr[]>();
 const owned = new WeakSet<Arr>();
@@ -46,7 +47,11 @@ function dtypeOf(a: Arr): DType {
         : 'bool';
 }
 
-export function alloc(dtype: DType, shape: readonly number[]): Arr {
+/**
+ * A kernel output of `shape`. `zeroed` false is for kernels that write every element themselves:
+ * a reused array then keeps its old contents instead of being cleared first.
+ */
+export function alloc(dtype: DType, shape: readonly number[], zeroed = true): Arr {
   const n = sizeOf(shape);
   if (n < MIN_POOLED_LENGTH) return allocArray(dtype, n);
   const shared = n >= MIN_SHARED_LENGTH && cpuThreads() > 1;
@@ -55,7 +60,7 @@ export function alloc(dtype: DType, shape: readonly number[]): Arr {
   if (reused !== undefined) {
     pooled.delete(reused);
     pooledBytes -= reused.byteLength;
-    return reused.fill(0);
+    return zeroed ? reused.fill(0) : reused;
   }
   const fresh = shared ? allocShared(dtype, n) : allocArray(dtype, n);
   owned.add(fresh);
@@ -65,7 +70,7 @@ export function alloc(dtype: DType, shape: readonly number[]): Arr {
 /** Returns a released kernel output to the pool (a no-op for arrays `alloc` did not make). */
 export function recycle(a: Arr): void {
   if (!owned.has(a) || pooled.has(a) || pooledBytes + a.byteLength > MAX_POOLED_BYTES) return;
-  const key = poolKey(dtypeOf(a), a.length, a.buffer instanceof SharedArrayBuffer);
+  const key = poolKey(dtypeOf(a), a.length, isSharedBuffer(a.buffer));
   let free = pool.get(key);
   if (free === undefined) {
     free = [];
