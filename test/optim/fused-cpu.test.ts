@@ -10,13 +10,16 @@ import {
   type AdamOptions,
   adam,
   cpuBackend,
+  cpuThreads,
   dispose,
   grad,
   memory,
   setBackend,
+  setCpuThreads,
   type Tensor,
   tensor,
 } from '../../src/index.js';
+import { threadStats } from '../../src/kernels/cpu/threads.js';
 import { setFusedUpdates } from '../../src/optim/fused.js';
 
 beforeAll(async () => {
@@ -36,14 +39,21 @@ const float32 = fc.oneof(
   fc.constantFrom(0, -0, 1e-30, -3e-38, 1e30, Number.NaN),
 );
 
-/** Runs `steps` Adam steps from the given start on the CPU, fused or op by op; returns all bits. */
-function run(h: AdamOptions, p0: number[], grads: number[][], fused: boolean): Uint32Array[] {
+/**
+ * Runs `steps` Adam steps from the given start on the CPU, fused or op by op; returns all bits.
+ * Gradients are kernel outputs (as in training: with threads on they live in shared memory).
+ */
+function run(h: AdamOptions, p0: ArrayLike<number>, grads: ArrayLike<number>[], fused: boolean): Uint32Array[] {
   const was = setFusedUpdates(fused);
   try {
     let params: Record<string, Tensor> = { w: tensor(Float32Array.from(p0)) };
     let state = adam.init(params, h);
     for (const g of grads) {
-      const next = adam.step(params, { w: tensor(Float32Array.from(g)) }, state, h);
+      const gt = tensor(Float32Array.from(g));
+      const gk = gt.add(0);
+      gt.dispose();
+      const next = adam.step(params, { w: gk }, state, h);
+      gk.dispose();
       dispose([params, state.slots]);
       params = next.params as Record<string, Tensor>;
       state = next.state;
@@ -77,6 +87,43 @@ describe('fused Adam on the CPU backend', () => {
       );
     });
   }
+
+  it('splits large parameters across CPU threads with bit-identical results, every variant', async () => {
+    // 20,000 elements (above the threshold), 3 steps: from the second step on, parameters, slots and
+    // gradients are kernel outputs in shared memory, so the update runs on the caller and a worker.
+    const n = 20_000;
+    let s = 12345;
+    const next = () => {
+      s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+      const u = s / 2 ** 32;
+      return u < 0.01 ? 0 : u < 0.012 ? Number.NaN : (u - 0.5) * 8;
+    };
+    const p0 = Float32Array.from({ length: n }, next);
+    const grads = [0, 1, 2].map(() => Float32Array.from({ length: n }, next));
+    try {
+      setCpuThreads(2);
+      if (cpuThreads() < 2) return expect.fail('worker threads are unavailable in this Node process');
+      // The worker starts asynchronously; until it is up the caller runs every chunk itself.
+      const start = threadStats.workerChunks;
+      for (let i = 0; i < 100 && threadStats.workerChunks === start; i++) {
+        run(VARIANTS[0]![1], p0, grads, true);
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      for (const [name, h] of VARIANTS) {
+        setCpuThreads(1);
+        const ops = run(h, p0, grads, false);
+        // A sleeping worker may wake after the caller took both ranges: repeat until it took one.
+        const before = threadStats.workerChunks;
+        for (let i = 0; i < 20 && threadStats.workerChunks === before; i++) {
+          setCpuThreads(2);
+          expect(run(h, p0, grads, true), name).toEqual(ops);
+        }
+        expect(threadStats.workerChunks, name).toBeGreaterThan(before);
+      }
+    } finally {
+      setCpuThreads(1);
+    }
+  });
 
   it('is what runs (no elementwise kernels), and leaks nothing', () => {
     const calls: string[] = [];
