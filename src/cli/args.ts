@@ -13,7 +13,7 @@ export const USAGE = `tessera: train and evaluate models with the tessera tensor
 
 Usage:
   tessera demo [--backend cpu|auto|webgpu] [--threads N] [--steps N] [--seed S] [--out DIR]
-      The ring GAN (8 Gaussians, 1200 steps) with plots: about 25 s on the CPU.
+      The ring GAN (8 Gaussians, 1200 steps) with plots: about 10-15 s on the CPU.
   tessera train gan --data ring|grid [--steps N] [--seed S] [--batch-size B] [--lr-g X] [--lr-d X]
                     [--radius R] [--std S] [--eval-samples N] [--backend ...] [--threads N] [--out DIR]
       A standard GAN (non-saturating loss) on a 2-D mixture; reports modes captured and % high quality.
