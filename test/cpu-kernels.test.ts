@@ -14,17 +14,24 @@ import {
   conv2dBackwardInput,
   convTranspose2d,
   cpuThreads,
+  dispose,
+  exp,
   getBackend,
   matmul,
   max,
+  mul,
+  neg,
   setBackend,
   setCpuThreads,
   sum,
   type Tensor,
   TesseraError,
+  tanh,
+  tanhBackward,
   tensor,
 } from '../src/index.js';
 import { threadStats } from '../src/kernels/cpu/threads.js';
+import { ToyGan } from '../src/models/toy-gan.js';
 
 type Dt = 'float32' | 'float64';
 const EPS: Record<Dt, number> = { float32: 2 ** -24, float64: 2 ** -53 };
@@ -579,6 +586,115 @@ describe('reductions vs naive loops', () => {
   });
 });
 
+describe('threaded elementwise maps', () => {
+  it('split by rows across threads give bitwise-identical results (shared, copied and broadcast operands)', async () => {
+    // Large enough to split (64 rows, 16,384 elements); x and col are kernel outputs (shared memory
+    // while threads are on), bias is a small user array (copied for the workers).
+    const step = (dtype: Dt): Uint8Array[] => {
+      const x = add(make(values(64 * 256, 4, dtype), [64, 256], dtype), 0);
+      const bias = make(values(256, 5, dtype), [256], dtype);
+      const col = add(make(values(64, 6, dtype), [64, 1], dtype), 0);
+      const y = tanh(add(x, bias));
+      const z = tanhBackward(y, mul(x, col));
+      const out = [bitsOf(y), bitsOf(z), bitsOf(exp(neg(z)))];
+      dispose([x, bias, col, y, z]);
+      return out;
+    };
+    try {
+      for (const dtype of ['float32', 'float64'] as const) {
+        setCpuThreads(1);
+        const single = step(dtype);
+        // A sleeping worker may wake after the caller took every row: repeat until it took some.
+        const before = threadStats.workerChunks;
+        for (let i = 0; i < 50 && threadStats.workerChunks === before; i++) {
+          setCpuThreads(2);
+          const threaded = step(dtype);
+          threaded.forEach((b, k) => {
+            expect(firstDifference(b, single[k]!), `${dtype} output ${k}: first differing byte`).toBe(-1);
+          });
+          await sleep(2);
+        }
+        expect(threadStats.workerChunks, dtype).toBeGreaterThan(before);
+      }
+      // No worker failed on the way (a failure turns threads off for good).
+      expect(cpuThreads()).toBe(2);
+    } finally {
+      setCpuThreads(1);
+    }
+  });
+});
+
+describe('the thread pool under churn', () => {
+  it('survives workers that read a job late (after the caller ran it alone and began the next)', async () => {
+    // Short maps (8,192 elements: the caller often finishes both halves before a worker has read
+    // the job) each followed at once by a GEMM, whose header has another layout: a worker reading
+    // the old job's header while the caller writes the new one must skip it, never run it torn.
+    // Widths cycle so that outputs are often fresh buffers, which workers fetch from their port
+    // while reading a job (the slow path that widens the window).
+    const widths = [128, 132, 136, 140, 144, 148, 152, 156];
+    const xs = widths.map((n, i) => make(values(64 * n, 8 + i, 'float32'), [64, n], 'float32'));
+    const ws = widths.map((n, i) => make(values(n * n, 20 + i, 'float32'), [n, n], 'float32'));
+    const step = (k: number) => {
+      let y = add(xs[k]!, 0);
+      for (let i = 0; i < 8; i++) {
+        const next = i % 2 === 0 ? tanh(y) : matmul(y, ws[k]!);
+        y.dispose();
+        y = next;
+      }
+      const bits = bitsOf(y);
+      y.dispose();
+      return bits;
+    };
+    setCpuThreads(1);
+    const want = widths.map((_, k) => step(k));
+    try {
+      setCpuThreads(2);
+      for (let round = 0; round < 400; round++) {
+        if (round % 50 === 0) await sleep(3); // also let the workers fall asleep now and then
+        const k = (round * 5) % widths.length;
+        expect(firstDifference(step(k), want[k]!)).toBe(-1);
+      }
+      await sleep(20); // a worker's 'error' event is delivered on this thread's event loop
+      expect(cpuThreads()).toBe(2);
+    } finally {
+      setCpuThreads(1);
+      dispose([xs, ws]);
+    }
+  });
+});
+
+describe('the thread pool in a training loop', () => {
+  it('300 ring-GAN steps with 2 threads: the same losses as with 1, and no worker lost', async () => {
+    // The benchmark's workload (batch 64: GEMMs, maps and Adam updates of every size, back to back)
+    // is what exposed a torn job header in an earlier pool (a worker crash; this test caught it in
+    // two of three runs against that pool).
+    const losses = async (threads: number) => {
+      setCpuThreads(threads);
+      const gan = new ToyGan({ batchSize: 64, seed: 4 });
+      const out: number[] = [];
+      for (let i = 0; i < 300; i++) {
+        const { d, g } = gan.step();
+        out.push(d.dataSync()[0]!, g.dataSync()[0]!);
+        dispose([d, g]);
+        if (i % 10 === 0) await sleep(3);
+      }
+      gan.dispose();
+      return out;
+    };
+    try {
+      const single = await losses(1);
+      const before = threadStats.workerChunks;
+      const threaded = await losses(2);
+      await sleep(20); // a worker's 'error' event is delivered on this thread's event loop
+      expect(threaded).toEqual(single);
+      expect(threadStats.workerChunks).toBeGreaterThan(before);
+      expect(cpuThreads()).toBe(2);
+    } finally {
+      setCpuThreads(1);
+    }
+  });
+});
+
 describe('threaded CPU GEMM', () => {
   it('rejects a bad thread count', () => {
     expect(() => setCpuThreads(0)).toThrow(TesseraError);
@@ -645,6 +761,8 @@ describe('threaded CPU GEMM', () => {
         await sleep(5);
       }
       expect(threadStats.workerChunks).toBeGreaterThan(before);
+      // No worker failed on the way (a failure turns threads off for good).
+      expect(cpuThreads()).toBe(2);
     } finally {
       setCpuThreads(1);
     }

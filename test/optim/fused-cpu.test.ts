@@ -120,6 +120,9 @@ describe('fused Adam on the CPU backend', () => {
         }
         expect(threadStats.workerChunks, name).toBeGreaterThan(before);
       }
+      // No worker failed on the way (a failure turns threads off for good).
+      setCpuThreads(2);
+      expect(cpuThreads()).toBe(2);
     } finally {
       setCpuThreads(1);
     }

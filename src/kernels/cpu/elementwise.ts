@@ -62,12 +62,36 @@ const compareFns: { readonly [C in CompareOp]: F2 } = {
   ge: (a, b) => (a >= b ? 1 : 0),
 };
 
+/** Functions worker threads may compile from their source text (no free variables but globals). */
+const SELF_CONTAINED = new Set<F1 | F2>([
+  ...(['neg', 'exp', 'log', 'log1p', 'expm1', 'sqrt', 'rsqrt', 'abs', 'sign', 'sin', 'cos', 'tanh'] as const).map(
+    (u) => unaryFns[u],
+  ),
+  unaryFns.sigmoid,
+  unaryFns.relu,
+  unaryFns.floor,
+  unaryFns.ceil,
+  tanhFloat32,
+  ...Object.values(binaryFns),
+  ...Object.values(intBinaryFns),
+]);
+
+/**
+ * `f` as source text a worker can compile, for the threaded maps of src/kernels/cpu/loops.ts:
+ * Math's own functions by name, the listed self-contained ones by their text; else undefined.
+ */
+function workerSource(f: F1 | F2): string | undefined {
+  if ((Math as unknown as Record<string, unknown>)[f.name] === f) return `Math.${f.name}`;
+  return SELF_CONTAINED.has(f) ? f.toString() : undefined;
+}
+
 export const unary: Kernel<'unary'> = (inputs, { op }, out) => {
   const x = inputs[0]!;
   const y = alloc(out.dtype, out.shape, false);
   // float32 results take the float32-accurate tanh (<= 3 ulp, about 9x faster than Math.tanh).
   const f32 = out.dtype === 'float32' && op === 'tanh';
-  broadcastMap(f32 ? 'u:tanhFloat32' : `u:${op}`, f32 ? tanhFloat32 : unaryFns[op], [x], out.shape, y);
+  const f = f32 ? tanhFloat32 : unaryFns[op];
+  broadcastMap(f32 ? 'u:tanhFloat32' : `u:${op}`, f, [x], out.shape, y, workerSource(f));
   if (out.dtype === 'int32') for (let i = 0; i < y.length; i++) y[i] = y[i]! | 0;
   return y;
 };
@@ -76,7 +100,7 @@ export const binary: Kernel<'binary'> = (inputs, { op }, out) => {
   const z = alloc(out.dtype, out.shape, false);
   const int = out.dtype === 'int32' && intBinaryFns[op] !== undefined;
   const f = int ? intBinaryFns[op]! : binaryFns[op];
-  broadcastMap(`b:${int ? 'int-' : ''}${op}`, f, inputs, out.shape, z);
+  broadcastMap(`b:${int ? 'int-' : ''}${op}`, f, inputs, out.shape, z, workerSource(f));
   return z;
 };
 

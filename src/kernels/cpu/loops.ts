@@ -14,8 +14,12 @@
  * tables; only broadcasts that stay above rank 2 after merging walk an offset table of rows.
  */
 import { sizeOf, stridesOf } from '../../tensor/shape.js';
+import { cpuThreads, isSharedBuffer, type Job, type JobSource, parallelChunks, type SharedArr } from './threads.js';
 import type { Arr } from './util.js';
 import { stridedOffsets } from './util.js';
+
+/** Outputs of at least this many elements are split by rows across CPU threads (when allowed). */
+const PARALLEL_ELEMENTS = 8192;
 
 /** An n-ary scalar function (1 to 3 arguments). */
 export type ScalarFn = (...args: number[]) => number;
@@ -127,9 +131,84 @@ function compile(cacheKey: string, colStrides: readonly (0 | 1)[]): Loop {
   };
 }
 
+/** A row range of a two-level map, as workers run it: fields of the job header. */
+interface MapJob extends Job {
+  rows: number;
+  cols: number;
+  chunks: number;
+  arity: number;
+  s0: number;
+  s1: number;
+  s2: number;
+  out: SharedArr;
+  d0: SharedArr;
+  d1: SharedArr;
+  d2: SharedArr;
+}
+
+/** Rows [lo, hi) of chunk `chunk` of a map job. */
+function mapRows(job: MapJob, chunk: number): [number, number] {
+  const per = Math.ceil(job.rows / job.chunks);
+  return [chunk * per, Math.min(job.rows, (chunk + 1) * per)];
+}
+
+const mapSources = new Map<string, JobSource>();
+
+/** Small operands (a bias row, a scalar) that are not in shared memory are copied; larger ones are not. */
+const MAX_COPIED = 4096;
+const copies = new Map<string, SharedArr>();
+
+/** `a` as workers can read it: itself when shared, a shared copy when small, else undefined. */
+function shareable(a: Arr, slot: number): SharedArr | undefined {
+  if (a instanceof Uint8Array) return undefined;
+  if (isSharedBuffer(a.buffer)) return a as SharedArr;
+  if (a.length > MAX_COPIED) return undefined;
+  const Ctor = a instanceof Float64Array ? Float64Array : a instanceof Int32Array ? Int32Array : Float32Array;
+  const key = `${slot}:${Ctor.name}`;
+  let c = copies.get(key);
+  if (c === undefined || c.length < MAX_COPIED) {
+    c = new (Ctor as unknown as new (b: SharedArrayBuffer) => SharedArr)(
+      new SharedArrayBuffer(MAX_COPIED * Ctor.BYTES_PER_ELEMENT),
+    );
+    copies.set(key, c);
+  }
+  c.set(a as never);
+  return c;
+}
+
+/** The worker's copy of one generated loop, with `f` from its source text (`fSource`). */
+function mapSource(cacheKey: string, colStrides: readonly (0 | 1)[], fSource: string): JobSource {
+  let src = mapSources.get(cacheKey);
+  if (src === undefined) {
+    src = {
+      name: `map ${cacheKey}`,
+      numbers: ['rows', 'cols', 'chunks', 'arity', 's0', 's1', 's2'],
+      arrays: ['out', 'd0', 'd1', 'd2'],
+      source: [
+        `const f = ${fSource};`,
+        `const loop = function (f, out, outBase, rows, cols, data, bases, rowStrides) {\n${loopSource(colStrides)}};`,
+        mapRows.toString(),
+        `function runChunk(job, chunk) {
+  const [lo, hi] = mapRows(job, chunk);
+  if (hi <= lo) return;
+  const n = job.arity;
+  const data = [job.d0, job.d1, job.d2].slice(0, n);
+  const strides = [job.s0, job.s1, job.s2].slice(0, n);
+  loop(f, job.out, lo * job.cols, hi - lo, job.cols, data, strides.map((s) => lo * s), strides);
+}`,
+      ].join('\n'),
+    };
+    mapSources.set(cacheKey, src);
+  }
+  return src;
+}
+
 /**
  * out[i] = f(x_0[...], ..., x_{n-1}[...]) over `outShape` with NumPy broadcasting of each input
  * shape. `key` names `f` (one generated loop per key and pattern, so keep it unique per function).
+ * `workerSource`, when given, is `f` as self-contained source text (or an expression such as
+ * `Math.exp`): with CPU threads on, large two-level maps over shared arrays are then split by rows
+ * between this thread and the workers (elementwise, so the results do not depend on the split).
  */
 export function broadcastMap(
   key: string,
@@ -137,6 +216,7 @@ export function broadcastMap(
   inputs: readonly { readonly data: unknown; readonly shape: readonly number[] }[],
   outShape: readonly number[],
   out: Arr,
+  workerSource?: string,
 ): void {
   if (out.length === 0) return;
   const p = plan(
@@ -150,6 +230,51 @@ export function broadcastMap(
     cache.set(cacheKey, loop);
   }
   const data = inputs.map((x) => x.data as Arr);
+  const threads = cpuThreads();
+  const shared =
+    workerSource !== undefined &&
+    threads > 1 &&
+    p.outer.length === 0 &&
+    out.length >= PARALLEL_ELEMENTS &&
+    p.rows >= 2 * threads &&
+    data.length <= 3 &&
+    isSharedBuffer(out.buffer) &&
+    !(out instanceof Uint8Array)
+      ? data.map(shareable)
+      : undefined;
+  if (shared?.every((a) => a !== undefined)) {
+    const s = p.rowStrides;
+    const job: MapJob = {
+      rows: p.rows,
+      cols: p.cols,
+      chunks: threads,
+      arity: data.length,
+      s0: s[0] ?? 0,
+      s1: s[1] ?? 0,
+      s2: s[2] ?? 0,
+      out: out as SharedArr,
+      d0: shared[0] ?? (out as SharedArr),
+      d1: shared[1] ?? (out as SharedArr),
+      d2: shared[2] ?? (out as SharedArr),
+    };
+    const run = loop;
+    parallelChunks(mapSource(cacheKey, p.colStrides, workerSource!), job, threads, (chunk) => {
+      const [lo, hi] = mapRows(job, chunk);
+      if (hi > lo) {
+        run(
+          f,
+          out,
+          lo * p.cols,
+          hi - lo,
+          p.cols,
+          data,
+          s.map((st) => lo * st),
+          s,
+        );
+      }
+    });
+    return;
+  }
   if (p.outer.length === 0) {
     loop(
       f,

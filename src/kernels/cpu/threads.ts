@@ -48,6 +48,7 @@ const DONE = 2; // chunks finished in the current job
 const ERROR = 3; // set by a worker whose chunk threw
 const READY = 4; // workers whose loop is running
 const FREED = 5; // buffers the caller has dropped (workers then drain their ports)
+const VERSION = 6; // odd while the caller writes the job header (a seqlock for late readers)
 const CONTROL_WORDS = 8;
 // Job header (Float64Array over another SharedArrayBuffer): source id, chunk count, then fields.
 const HEADER_WORDS = 64;
@@ -111,22 +112,33 @@ function drain() {
   freed = Atomics.load(ctl, ${FREED});
   for (let m = receiveMessageOnPort(port); m !== undefined; m = receiveMessageOnPort(port)) {
     const msg = m.message;
-    if (msg.kind === 'load') sources.set(msg.id, { run: compile(msg.source), numbers: msg.numbers, arrays: msg.arrays });
+    if (msg.kind === 'load') {
+      // A source that does not compile here is left to the caller (the worker never claims its chunks).
+      let run = null;
+      try { run = compile(msg.source); } catch (e) {}
+      sources.set(msg.id, run === null ? null : { run, numbers: msg.numbers, arrays: msg.arrays });
+    }
     else if (msg.kind === 'buffer') buffers.set(msg.id, msg.buffer);
     else buffers.delete(msg.id);
   }
 }
 function runJob(seq) {
   if (Atomics.load(ctl, ${FREED}) !== freed) drain();
-  let src = sources.get(header[0]);
-  if (src === undefined) { drain(); src = sources.get(header[0]); }
-  if (src === undefined) return;
-  const total = header[1];
+  // A worker that woke late may find the caller already writing the next job's header: read a
+  // copy between two equal, even versions, and only the header of job 'seq'.
+  const version = Atomics.load(ctl, ${VERSION});
+  if (version & 1) return;
+  const words = header.slice();
+  if (Atomics.load(ctl, ${VERSION}) !== version || words[2] !== seq) return;
+  let src = sources.get(words[0]);
+  if (src === undefined) { drain(); src = sources.get(words[0]); }
+  if (!src) return;
+  const total = words[1];
   const job = {};
-  let h = 2;
-  for (const f of src.numbers) job[f] = header[h++];
+  let h = 3;
+  for (const f of src.numbers) job[f] = words[h++];
   for (const f of src.arrays) {
-    const id = header[h++], kind = header[h++], offset = header[h++], length = header[h++];
+    const id = words[h++], kind = words[h++], offset = words[h++], length = words[h++];
     let buf = buffers.get(id);
     if (buf === undefined) { drain(); buf = buffers.get(id); }
     if (buf === undefined) return;
@@ -302,25 +314,24 @@ export function parallelChunks(src: JobSource, job: Job, total: number, runHere:
     return [];
   }
   const { ctl, header } = p;
-  // The header: source, chunk count, numbers, then (buffer id, kind, byte offset, length) per array.
-  header[0] = sourceId(p, src);
-  header[1] = total;
-  let h = 2;
-  for (const f of src.numbers) header[h++] = Number(job[f]);
+  const seq = (p.seq + 1) & 0x7fff;
+  // The header: source, chunk count, seq, numbers, then (buffer id, kind, byte offset, length) per
+  // array. Checked and assembled first, then written between two version bumps (see runJob).
+  const words = [sourceId(p, src), total, seq];
+  for (const f of src.numbers) words.push(Number(job[f]));
   for (const f of src.arrays) {
     const a = job[f];
     const kind = typeof a === 'object' ? (ARRAY_KINDS as readonly string[]).indexOf(a.constructor.name) : -1;
     if (typeof a !== 'object' || kind < 0 || !isSharedBuffer(a.buffer)) {
       fail('parallelChunks', `job field '${f}' of '${src.name}' must be a typed array over a SharedArrayBuffer`);
     }
-    header[h++] = bufferId(p, a.buffer as SharedArrayBuffer);
-    header[h++] = kind;
-    header[h++] = a.byteOffset;
-    header[h++] = a.length;
+    words.push(bufferId(p, a.buffer as SharedArrayBuffer), kind, a.byteOffset, a.length);
   }
-  if (h > HEADER_WORDS) fail('parallelChunks', `job '${src.name}' has more fields than the header holds`);
-  p.seq = (p.seq + 1) & 0x7fff;
-  const seq = p.seq;
+  if (words.length > HEADER_WORDS) fail('parallelChunks', `job '${src.name}' has more fields than the header holds`);
+  p.seq = seq;
+  Atomics.add(ctl, VERSION, 1);
+  header.set(words);
+  Atomics.add(ctl, VERSION, 1);
   Atomics.store(ctl, DONE, 0);
   Atomics.store(ctl, ERROR, 0);
   Atomics.store(ctl, CLAIM, seq << 16);
