@@ -588,12 +588,12 @@ describe('reductions vs naive loops', () => {
 
 describe('threaded elementwise maps', () => {
   it('split by rows across threads give bitwise-identical results (shared, copied and broadcast operands)', async () => {
-    // Large enough to split (64 rows, 16,384 elements); x and col are kernel outputs (shared memory
-    // while threads are on), bias is a small user array (copied for the workers).
+    // Large enough to split (128 rows, 32,768 elements); x and col are kernel outputs (shared
+    // memory while threads are on), bias is a small user array (copied for the workers).
     const step = (dtype: Dt): Uint8Array[] => {
-      const x = add(make(values(64 * 256, 4, dtype), [64, 256], dtype), 0);
+      const x = add(make(values(128 * 256, 4, dtype), [128, 256], dtype), 0);
       const bias = make(values(256, 5, dtype), [256], dtype);
-      const col = add(make(values(64, 6, dtype), [64, 1], dtype), 0);
+      const col = add(make(values(128, 6, dtype), [128, 1], dtype), 0);
       const y = tanh(add(x, bias));
       const z = tanhBackward(y, mul(x, col));
       const out = [bitsOf(y), bitsOf(z), bitsOf(exp(neg(z)))];
@@ -626,13 +626,13 @@ describe('threaded elementwise maps', () => {
 
 describe('the thread pool under churn', () => {
   it('survives workers that read a job late (after the caller ran it alone and began the next)', async () => {
-    // Short maps (8,192 elements: the caller often finishes both halves before a worker has read
-    // the job) each followed at once by a GEMM, whose header has another layout: a worker reading
+    // Short maps (32,768 elements: the caller may finish both halves before a worker has read the
+    // job) each followed at once by a GEMM, whose header has another layout: a worker reading
     // the old job's header while the caller writes the new one must skip it, never run it torn.
     // Widths cycle so that outputs are often fresh buffers, which workers fetch from their port
     // while reading a job (the slow path that widens the window).
     const widths = [128, 132, 136, 140, 144, 148, 152, 156];
-    const xs = widths.map((n, i) => make(values(64 * n, 8 + i, 'float32'), [64, n], 'float32'));
+    const xs = widths.map((n, i) => make(values(256 * n, 8 + i, 'float32'), [256, n], 'float32'));
     const ws = widths.map((n, i) => make(values(n * n, 20 + i, 'float32'), [n, n], 'float32'));
     const step = (k: number) => {
       let y = add(xs[k]!, 0);
