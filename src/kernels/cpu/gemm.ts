@@ -1,4 +1,12 @@
-import { cpuThreads, isSharedBuffer, type Job, type JobSource, parallelChunks, type SharedArr } from './threads.js';
+import {
+  cpuThreads,
+  isSharedBuffer,
+  type Job,
+  type JobSource,
+  parallelChunks,
+  type SharedArr,
+  sharedArrayLike,
+} from './threads.js';
 import type { Arr } from './util.js';
 
 /**
@@ -359,13 +367,10 @@ const GEMM_SOURCE: JobSource = {
 const shared = new Map<string, SharedArr>();
 
 function sharedCopy(slot: 'a' | 'b' | 'c', like: Arr, size: number): SharedArr {
-  const Ctor = like instanceof Float64Array ? Float64Array : like instanceof Int32Array ? Int32Array : Float32Array;
-  const key = `${slot}:${Ctor.name}`;
+  const key = `${slot}:${like.constructor.name}`;
   const kept = shared.get(key);
   if (kept !== undefined && kept.length >= size) return kept.length === size ? kept : kept.subarray(0, size);
-  const fresh = new (Ctor as unknown as new (b: SharedArrayBuffer) => SharedArr)(
-    new SharedArrayBuffer(size * Ctor.BYTES_PER_ELEMENT),
-  );
+  const fresh = sharedArrayLike(like, size);
   if (size <= RETAIN_MAX) shared.set(key, fresh);
   return fresh;
 }
@@ -530,8 +535,9 @@ function smallGemm(
 
 /**
  * Matrix-vector products (m or n is 1, where 4x4 tiles would be three-quarters padding; twice as
- * fast as blocked() at 64 x 128): one float64 dot product per element, with blocked()'s arithmetic (a sum from zero over each KC slice of k in
- * order, stored for the first slice without accumulate, otherwise added to C).
+ * fast as blocked() at 64 x 128): one float64 dot product per element, with blocked()'s
+ * arithmetic (a sum from zero over each KC slice of k in order, stored for the first slice
+ * without accumulate, otherwise added to C).
  */
 function dotGemm(
   m: number,

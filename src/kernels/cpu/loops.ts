@@ -14,7 +14,15 @@
  * tables; only broadcasts that stay above rank 2 after merging walk an offset table of rows.
  */
 import { sizeOf, stridesOf } from '../../tensor/shape.js';
-import { cpuThreads, isSharedBuffer, type Job, type JobSource, parallelChunks, type SharedArr } from './threads.js';
+import {
+  cpuThreads,
+  isSharedBuffer,
+  type Job,
+  type JobSource,
+  parallelChunks,
+  type SharedArr,
+  sharedArrayLike,
+} from './threads.js';
 import type { Arr } from './util.js';
 import { stridedOffsets } from './util.js';
 
@@ -167,13 +175,10 @@ function shareable(a: Arr, slot: number): SharedArr | undefined {
   if (a instanceof Uint8Array) return undefined;
   if (isSharedBuffer(a.buffer)) return a as SharedArr;
   if (a.length > MAX_COPIED) return undefined;
-  const Ctor = a instanceof Float64Array ? Float64Array : a instanceof Int32Array ? Int32Array : Float32Array;
-  const key = `${slot}:${Ctor.name}`;
+  const key = `${slot}:${a.constructor.name}`;
   let c = copies.get(key);
-  if (c === undefined || c.length < MAX_COPIED) {
-    c = new (Ctor as unknown as new (b: SharedArrayBuffer) => SharedArr)(
-      new SharedArrayBuffer(MAX_COPIED * Ctor.BYTES_PER_ELEMENT),
-    );
+  if (c === undefined) {
+    c = sharedArrayLike(a, MAX_COPIED);
     copies.set(key, c);
   }
   c.set(a as never);

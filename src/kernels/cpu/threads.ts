@@ -209,6 +209,13 @@ export function isSharedBuffer(b: ArrayBufferLike): boolean {
   return typeof SharedArrayBuffer !== 'undefined' && b instanceof SharedArrayBuffer;
 }
 
+/** A new zeroed array of `like`'s element type (float32 unless float64 or int32) over a SharedArrayBuffer. */
+export function sharedArrayLike(like: ArrayBufferView, length: number): SharedArr {
+  const Ctor = like instanceof Float64Array ? Float64Array : like instanceof Int32Array ? Int32Array : Float32Array;
+  const buffer = new SharedArrayBuffer(length * Ctor.BYTES_PER_ELEMENT);
+  return new (Ctor as unknown as new (b: SharedArrayBuffer) => SharedArr)(buffer);
+}
+
 /** Counters since startup: threaded jobs, and chunks of them that ran on worker threads. */
 export const threadStats = { jobs: 0, workerChunks: 0 };
 
