@@ -1,0 +1,24 @@
+// Every objective by name: adding a method is one file in objectives/ and one line here.
+import { fail } from '../tensor/errors.js';
+import type { BaseHyper, Objective } from './objective.js';
+import { gan } from './objectives/gan.js';
+
+/** The registered objectives, by registry name. */
+export const OBJECTIVES = {
+  gan,
+} as const satisfies Record<string, Objective<BaseHyper>>;
+
+export type ObjectiveName = keyof typeof OBJECTIVES;
+
+/** The registered names. */
+export function objectiveNames(): ObjectiveName[] {
+  return Object.keys(OBJECTIVES) as ObjectiveName[];
+}
+
+/** The objective registered under `name` (a TesseraError listing the names otherwise). */
+export function getObjective(name: string): Objective<BaseHyper> {
+  const o = (OBJECTIVES as Record<string, Objective<BaseHyper>>)[name];
+  if (o === undefined)
+    return fail('train', `unknown objective '${name}'; expected one of ${objectiveNames().join(', ')}`);
+  return o;
+}
