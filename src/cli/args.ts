@@ -12,11 +12,21 @@ export class UsageError extends Error {
 export const USAGE = `tessera: train and evaluate models with the tessera tensor library.
 
 Usage:
-  tessera demo [--backend cpu|auto|webgpu] [--threads N] [--steps N] [--seed S] [--out DIR]
-      The ring GAN (8 Gaussians, 1200 steps) with plots: about 10-15 s on the CPU.
-  tessera train gan --data ring|grid [--steps N] [--seed S] [--batch-size B] [--lr-g X] [--lr-d X]
-                    [--radius R] [--std S] [--eval-samples N] [--backend ...] [--threads N] [--out DIR]
-      A standard GAN (non-saturating loss) on a 2-D mixture; reports modes captured and % high quality.
+  tessera demo [--backend cpu|auto|webgpu] [--threads N] [--steps N] [--seed S] [--set K=V ...] [--out DIR]
+      The PresGAN paper's Figure 1: a GAN and a PresGAN with the same hyperparameters on the
+      8-Gaussian ring, side by side in figure1.png, with modes and % high quality for both.
+  tessera objectives [--json]
+      Every GAN objective with its paper, players and default settings, and the data sets.
+  tessera train <objective> --data <name> [--steps N] [--seed S] [--set KEY=VALUE ...]
+                    [--eval-samples N] [--checkpoint-every N] [--backend ...] [--threads N] [--out DIR]
+  tessera train <objective> --resume DIR [--steps N]
+      Trains a GAN objective (gan, presgan, ...; see tessera objectives) on a named data set (ring,
+      grid, highdim, moons, mnist, stacked-mnist, ...). --set overrides a default by its dotted
+      name (--set lambda=0.01 --set optimizers.G.lr=1e-4 --set batchSize=128). The run folder gets
+      metrics.jsonl (losses as training goes), checkpoint.safetensors (every --checkpoint-every
+      steps, written atomically), report.json (config, seed, backend, wall time, final losses,
+      modes / high quality / reverse KL on mixtures) and PNGs. --resume DIR continues a killed run
+      from its checkpoint to the same result as an uninterrupted run.
   tessera train-classifier [--data mnist|fashion] [--epochs N] [--batch-size B] [--lr X] [--seed S]
                     [--limit N] [--test-limit N] [--val N] [--lr-schedule E:LR,...] [--resume CKPT]
                     [--shift PX] [--fashion-dir DIR] [--backend ...] [--threads N] [--out DIR]
@@ -32,14 +42,13 @@ The default backend is cpu; auto tries WebGPU first and falls back to the CPU. -
 CPU backend's matrix products use N threads (default: TESSERA_CPU_THREADS, else every core up to 4);
 results are bitwise identical for every N.`;
 
-type Spec = Record<string, { type: 'string' | 'boolean'; short?: string }>;
+/** A parsed option: a string, a flag, or the strings of a repeatable option. */
+export type OptionValue = string | boolean | string[] | undefined;
+
+type Spec = Record<string, { type: 'string' | 'boolean'; short?: string; multiple?: boolean }>;
 
 /** Parses options strictly (unknown options and stray positionals are errors). */
-export function parseOptions(
-  command: string,
-  argv: readonly string[],
-  spec: Spec,
-): Record<string, string | boolean | undefined> {
+export function parseOptions(command: string, argv: readonly string[], spec: Spec): Record<string, OptionValue> {
   try {
     const { values } = parseArgs({
       args: [...argv],
@@ -47,7 +56,7 @@ export function parseOptions(
       strict: true,
       allowPositionals: false,
     });
-    return values as Record<string, string | boolean | undefined>;
+    return values as Record<string, OptionValue>;
   } catch (e) {
     const msg = (e as Error).message.replace(/\. To specify a positional argument starting with a '-'.*$/s, '');
     throw new UsageError(`${command}: ${msg}`);
@@ -55,7 +64,7 @@ export function parseOptions(
 }
 
 /** A positive integer option (undefined when absent). */
-export function intOption(command: string, name: string, v: string | boolean | undefined, min = 1): number | undefined {
+export function intOption(command: string, name: string, v: OptionValue, min = 1): number | undefined {
   if (v === undefined) return undefined;
   const n = typeof v === 'string' && /^[+]?\d+$/.test(v.trim()) ? Number(v) : Number.NaN;
   if (!Number.isSafeInteger(n) || n < min)
@@ -64,7 +73,7 @@ export function intOption(command: string, name: string, v: string | boolean | u
 }
 
 /** A positive finite number option. */
-export function numberOption(command: string, name: string, v: string | boolean | undefined): number | undefined {
+export function numberOption(command: string, name: string, v: OptionValue): number | undefined {
   if (v === undefined) return undefined;
   const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : Number.NaN;
   if (!(Number.isFinite(n) && n > 0))
@@ -76,7 +85,7 @@ export function numberOption(command: string, name: string, v: string | boolean 
 export function choiceOption<T extends string>(
   command: string,
   name: string,
-  v: string | boolean | undefined,
+  v: OptionValue,
   allowed: readonly T[],
 ): T | undefined {
   if (v === undefined) return undefined;
@@ -87,11 +96,7 @@ export function choiceOption<T extends string>(
 }
 
 /** `E:LR,E:LR,...` (epochs increasing) as `[epoch, lr]` pairs. */
-export function scheduleOption(
-  command: string,
-  name: string,
-  v: string | boolean | undefined,
-): [number, number][] | undefined {
+export function scheduleOption(command: string, name: string, v: OptionValue): [number, number][] | undefined {
   if (v === undefined) return undefined;
   const text = typeof v === 'string' ? v.trim() : '';
   const bad = (why: string): never => {

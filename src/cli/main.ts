@@ -3,6 +3,8 @@ import { realpathSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { type BackendChoice, getBackendInfo, setBackend } from '../backend/select.js';
+import { dataNames } from '../gan/data.js';
+import { objectiveNames } from '../gan/registry.js';
 import { cpuThreads, setCpuThreads } from '../kernels/cpu/threads.js';
 import { resolveClassifierConfig } from '../models/classifier.js';
 import { getBackend } from '../tensor/engine.js';
@@ -18,7 +20,9 @@ import {
   UsageError,
 } from './args.js';
 import { runClassifierCommand } from './classifier-command.js';
-import { runGanCommand } from './gan-command.js';
+import { runFigure1 } from './figure1-command.js';
+import { runObjectivesCommand } from './objectives-command.js';
+import { parseSets, trainRun } from './train-command.js';
 
 /** Where the CLI writes: stdout for progress and results, stderr for errors (replaceable in tests). */
 export interface CliIO {
@@ -57,47 +61,68 @@ export function defaultThreads(): number {
   return Math.max(1, Math.min(4, availableParallelism()));
 }
 
-/** Steps of `tessera demo`: about 10 s on the CPU backend at ~125 iterations/s (2 threads, 2026-12-02). */
-export const DEMO_STEPS = 1200;
-
-const GAN_OPTIONS = {
+const TRAIN_OPTIONS = {
   data: { type: 'string' },
   steps: { type: 'string' },
   seed: { type: 'string' },
-  'batch-size': { type: 'string' },
-  'lr-g': { type: 'string' },
-  'lr-d': { type: 'string' },
-  radius: { type: 'string' },
-  std: { type: 'string' },
+  set: { type: 'string', multiple: true },
   'eval-samples': { type: 'string' },
+  'checkpoint-every': { type: 'string' },
+  resume: { type: 'string' },
   backend: { type: 'string' },
   threads: { type: 'string' },
   out: { type: 'string' },
 } as const;
 
-async function ganCommand(command: 'train gan' | 'demo', argv: readonly string[], io: CliIO): Promise<number> {
-  const o = parseOptions(`tessera ${command}`, argv, GAN_OPTIONS);
+/** `tessera train <objective> ...` and `tessera demo` (Figure 1). */
+async function trainCommand(objective: string | 'demo', argv: readonly string[], io: CliIO): Promise<number> {
+  const c = objective === 'demo' ? 'tessera demo' : `tessera train ${objective}`;
+  const o = parseOptions(c, argv, TRAIN_OPTIONS);
   if (o.help) {
     io.out.write(`${USAGE}\n`);
     return 0;
   }
-  const c = `tessera ${command}`;
-  const data = choiceOption(c, 'data', o.data, ['ring', 'grid'] as const) ?? 'ring';
-  if (command === 'train gan' && o.data === undefined) throw new UsageError(`${c}: --data is required (ring or grid)`);
+  const names = objectiveNames() as string[];
+  if (objective !== 'demo' && !names.includes(objective)) {
+    throw new UsageError(
+      `tessera train: unknown objective '${objective}'; objectives: ${names.join(', ')}, classifier`,
+    );
+  }
+  const data = o.data as string | undefined;
+  if (data !== undefined && !dataNames().includes(data))
+    throw new UsageError(`${c}: --data must be one of ${dataNames().join(', ')}, got '${data}'`);
+  if (objective !== 'demo' && data === undefined && o.resume === undefined)
+    throw new UsageError(`${c}: --data is required (${dataNames().join(', ')})`);
+  const set = parseSets(c, (o.set as string[] | undefined) ?? []);
+  const steps = intOption(c, 'steps', o.steps);
+  const seed = intOption(c, 'seed', o.seed, 0) ?? 0;
+  const evalSamples = intOption(c, 'eval-samples', o['eval-samples']);
+  const checkpointEvery = intOption(c, 'checkpoint-every', o['checkpoint-every']);
   const backend = choiceOption(c, 'backend', o.backend, BACKENDS) ?? 'cpu';
-  const cfg = {
-    data,
-    steps: intOption(c, 'steps', o.steps) ?? (command === 'demo' ? DEMO_STEPS : undefined),
-    seed: intOption(c, 'seed', o.seed, 0),
-    batchSize: intOption(c, 'batch-size', o['batch-size']),
-    lrG: numberOption(c, 'lr-g', o['lr-g']),
-    lrD: numberOption(c, 'lr-d', o['lr-d']),
-    radius: numberOption(c, 'radius', o.radius),
-    std: numberOption(c, 'std', o.std),
-    evalSamples: intOption(c, 'eval-samples', o['eval-samples']),
-  };
   const info = await selectBackend(backend, io, intOption(c, 'threads', o.threads, 1) ?? defaultThreads());
-  return runGanCommand(command === 'demo' ? 'demo' : `train-gan-${data}`, cfg, o.out as string | undefined, info, io);
+  if (objective === 'demo') {
+    return runFigure1(
+      { ...(steps !== undefined ? { steps } : {}), seed, set, ...(o.out ? { out: o.out as string } : {}) },
+      info,
+      io,
+    );
+  }
+  await trainRun(
+    {
+      objective,
+      data: data ?? '',
+      seed,
+      set,
+      ...(steps !== undefined ? { steps } : {}),
+      ...(o.out ? { out: o.out as string } : {}),
+      ...(o.resume ? { resume: o.resume as string } : {}),
+      ...(evalSamples !== undefined ? { evalSamples } : {}),
+      ...(checkpointEvery !== undefined ? { checkpointEvery } : {}),
+    },
+    info,
+    io,
+  );
+  return 0;
 }
 
 const CLASSIFIER_OPTIONS = {
@@ -165,17 +190,19 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO()): Pr
       io.out.write(`${USAGE}\n`);
       return cmd === undefined ? 2 : 0;
     }
-    if (cmd === 'demo') return await ganCommand('demo', rest, io);
+    if (cmd === 'demo') return await trainCommand('demo', rest, io);
+    if (cmd === 'objectives') return runObjectivesCommand(io, rest.includes('--json'));
     if (cmd === 'train-classifier') return await classifierCommand(rest, io);
     if (cmd === 'train') {
       const [what, ...opts] = rest;
-      if (what === 'gan') return await ganCommand('train gan', opts, io);
       if (what === 'classifier') return await classifierCommand(opts, io);
-      throw new UsageError(
-        `tessera train: expected 'gan' or 'classifier', got ${what === undefined ? 'nothing' : `'${what}'`}`,
-      );
+      if (what === undefined || what.startsWith('-'))
+        throw new UsageError(`tessera train: expected an objective (${objectiveNames().join(', ')}) or 'classifier'`);
+      return await trainCommand(what, opts, io);
     }
-    throw new UsageError(`unknown command '${cmd}'; commands: demo, train gan, train-classifier, help`);
+    throw new UsageError(
+      `unknown command '${cmd}'; commands: demo, objectives, train <objective>, train-classifier, help`,
+    );
   } catch (e) {
     if (e instanceof UsageError) {
       io.err.write(`error: ${e.message}\nRun 'tessera help' for usage.\n`);

@@ -43,18 +43,21 @@ describe('tessera CLI: argument errors', () => {
   it('explains unknown commands and sub-commands', async () => {
     const r = await run(['frobnicate']);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/unknown command 'frobnicate'; commands: demo, train gan, train-classifier/);
+    expect(r.err).toMatch(/unknown command 'frobnicate'; commands: demo, objectives, train <objective>, train-classifier/);
     expect(r.err).toMatch(/tessera help/);
     const t = await run(['train', 'gun']);
     expect(t.code).toBe(2);
-    expect(t.err).toMatch(/expected 'gan' or 'classifier', got 'gun'/);
+    expect(t.err).toMatch(/unknown objective 'gun'; objectives: gan.*, classifier/);
   });
 
-  it('requires --data for train gan and checks its value', async () => {
-    expect((await run(['train', 'gan'])).err).toMatch(/--data is required \(ring or grid\)/);
+  it('requires --data for train <objective> and checks its value', async () => {
+    expect((await run(['train', 'gan'])).err).toMatch(/--data is required \(ring, ring-pacgan, .*grid/);
     const r = await run(['train', 'gan', '--data', 'moon']);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/--data must be one of ring, grid, got 'moon'/);
+    expect(r.err).toMatch(/--data must be one of ring, .*moons.*, got 'moon'/);
+    const s = await run(['train', 'gan', '--data', 'ring', '--set', 'lambda']);
+    expect(s.code).toBe(2);
+    expect(s.err).toMatch(/--set expects key=value, got 'lambda'/);
   });
 
   it('rejects bad numbers, unknown options and stray arguments', async () => {
@@ -105,14 +108,14 @@ describe('tessera CLI: argument errors', () => {
   it('prints usage for help', async () => {
     const r = await run(['help']);
     expect(r.code).toBe(0);
-    expect(r.out).toMatch(/tessera train gan --data ring\|grid/);
+    expect(r.out).toMatch(/tessera train <objective> --data <name>/);
     expect(r.out).toMatch(/--val N/);
     expect(r.out).toMatch(/--lr-schedule 9:3e-4,13:1e-4/);
     expect((await run([])).code).toBe(2);
   });
 });
 
-describe('tessera train gan: end-to-end smoke test', () => {
+describe('tessera train <objective>: end-to-end smoke test', () => {
   it('trains 20 steps on the ring and writes the report and the plots', async () => {
     const dir = join(mkdtempSync(join(tmpdir(), 'tessera-cli-')), 'run');
     const r = await run([
@@ -134,16 +137,22 @@ describe('tessera train gan: end-to-end smoke test', () => {
     expect(r.out).toMatch(/backend: cpu/);
     expect(r.out).toContain(join(dir, 'report.json'));
     const report = JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8'));
-    expect(report.config.steps).toBe(20);
+    expect(report.steps).toBe(20);
+    expect(report.objective).toBe('gan');
+    expect(report.config.hyper.batchSize).toBe(64);
     expect(report.seed).toBe(5);
     expect(report.backend.name).toBe('cpu');
     expect(report.metrics.numModes).toBe(8);
     expect(report.metrics.samples).toBe(300);
-    expect(report.metrics.modesCaptured).toBeGreaterThanOrEqual(0);
-    expect(report.metrics.highQualityPercent).toBeGreaterThanOrEqual(0);
-    expect(Number.isFinite(report.finalLosses.d)).toBe(true);
-    expect(Number.isFinite(report.finalLosses.g)).toBe(true);
-    expect(report.timings.stepsPerSecond).toBeGreaterThan(0);
+    expect(report.metrics.modes).toBeGreaterThanOrEqual(0);
+    expect(report.metrics.highQuality).toBeGreaterThanOrEqual(0);
+    expect(report.metrics.highQuality).toBeLessThanOrEqual(1);
+    expect(Number.isFinite(report.finalLosses.D)).toBe(true);
+    expect(Number.isFinite(report.finalLosses.G)).toBe(true);
+    expect(report.stepsPerSecond).toBeGreaterThan(0);
+    const rows = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(rows.map((x) => x.step)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    expect(rows[19].losses).toEqual(report.finalLosses);
     for (const f of ['samples.png', 'density.png', 'data.png', 'losses.png']) {
       const p = join(dir, f);
       expect(existsSync(p)).toBe(true);
@@ -159,7 +168,7 @@ describe('tessera train gan: end-to-end smoke test', () => {
       for (const threads of ['1', '2']) {
         const dir = join(mkdtempSync(join(tmpdir(), 'tessera-cli-')), 'run');
         const args = ['train', 'gan', '--data', 'ring', '--steps', '30', '--eval-samples', '300', '--seed', '7'];
-        const r = await run([...args, '--batch-size', '256', '--threads', threads, '--out', dir]);
+        const r = await run([...args, '--set', 'batchSize=256', '--threads', threads, '--out', dir]);
         expect(r.code).toBe(0);
         expect(r.out).toMatch(new RegExp(`${threads} GEMM thread`));
         reports.push(JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')));
