@@ -8,7 +8,12 @@ import { ParameterGroup } from '../../src/gan/players.js';
 import { OBJECTIVES } from '../../src/gan/registry.js';
 import { disposeLosses, GanTrainer } from '../../src/gan/trainer.js';
 import { ToyGan } from '../../src/models/toy-gan.js';
+import type { ParamTree } from '../../src/nn/tree.js';
 import { tensor } from '../../src/tensor/ops/index.js';
+import type { Tensor } from '../../src/tensor/tensor.js';
+
+/** The tensor at `key` of a player's tree. */
+const leaf = (tree: ParamTree | undefined, key: string): Tensor => tree![key] as Tensor;
 
 const sgd = { kind: 'sgd' as const, lr: 0.1 };
 const events: string[] = [];
@@ -38,12 +43,12 @@ const toy: Objective<BaseHyper & { reps: number }> = {
       name: 'simultaneous',
       draw: () => ({}),
       updates: [
-        { name: 'A', players: ['A'], loss: (c) => c.params.A!.a!.mul(c.params.B!.b!).square().sum() },
+        { name: 'A', players: ['A'], loss: (c) => leaf(c.params.A, 'a').mul(leaf(c.params.B, 'b')).square().sum() },
         {
           name: 'B',
           players: ['B'],
           loss: (c) => ({
-            loss: (c.params.A!.a as ReturnType<typeof tensor>).mul(c.params.B!.b!).square().sum(),
+            loss: leaf(c.params.A, 'a').mul(leaf(c.params.B, 'b')).square().sum(),
             state: { count: c.state.count!.add(1) },
           }),
         },
@@ -55,7 +60,7 @@ const toy: Objective<BaseHyper & { reps: number }> = {
       before: () => events.push('before'),
       after: () => events.push('after'),
       draw: () => ({}),
-      updates: [{ name: 'C', players: ['C'], loss: (c) => c.params.C!.c!.sum() }],
+      updates: [{ name: 'C', players: ['C'], loss: (c) => leaf(c.params.C, 'c').sum() }],
     },
   ],
   sample: (_c, z) => z,
@@ -67,10 +72,10 @@ describe('GanTrainer', () => {
     const t = new GanTrainer({ objective: toy, data: await loadDataSource('ring') });
     const l = t.step();
     // d/da (ab)^2 = 2ab^2 = 8, d/db = 2a^2b = 4 at (1, 2): a = 1 - 0.8, b = 2 - 0.4 (not 2 - 0.1 * 2 * 0.04 * 2).
-    expect((await t.nets.A!.parameters().a!.data())[0]).toBeCloseTo(0.2, 6);
-    expect((await t.nets.B!.parameters().b!.data())[0]).toBeCloseTo(1.6, 6);
+    expect((await leaf(t.nets.A!.parameters(), 'a').data())[0]).toBeCloseTo(0.2, 6);
+    expect((await leaf(t.nets.B!.parameters(), 'b').data())[0]).toBeCloseTo(1.6, 6);
     // repeat(0) = 1: C takes one step of lr * 1.
-    expect((await t.nets.C!.parameters().c!.data())[0]).toBeCloseTo(4.9, 6);
+    expect((await leaf(t.nets.C!.parameters(), 'c').data())[0]).toBeCloseTo(4.9, 6);
     expect(events).toEqual(['before', 'after']);
     expect((await l.A!.data())[0]).toBe(4);
     expect((await l.B!.data())[0]).toBe(4);
@@ -78,7 +83,7 @@ describe('GanTrainer', () => {
     disposeLosses(l);
     disposeLosses(t.step()); // repeat(1) = 2
     expect(events).toEqual(['before', 'after', 'before', 'after', 'before', 'after']);
-    expect((await t.nets.C!.parameters().c!.data())[0]).toBeCloseTo(4.7, 5);
+    expect((await leaf(t.nets.C!.parameters(), 'c').data())[0]).toBeCloseTo(4.7, 5);
     expect(t.optimizers.A!.stepCount).toBe(2);
     expect(t.optimizers.C!.stepCount).toBe(3);
     expect(t.stepCount).toBe(2);
