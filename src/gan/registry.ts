@@ -2,14 +2,18 @@
 import { fail } from '../tensor/errors.js';
 import type { BaseHyper, Objective } from './objective.js';
 import { gan } from './objectives/gan.js';
+import { ldmgan } from './objectives/ldmgan.js';
 import { mdgan } from './objectives/mdgan.js';
 import { regGan } from './objectives/reg-gan.js';
+import { veegan } from './objectives/veegan.js';
 
 /** The registered objectives, by registry name. */
 export const OBJECTIVES = {
   gan,
   'reg-gan': regGan,
   mdgan,
+  veegan,
+  ldmgan,
 } as const satisfies Record<string, Objective<BaseHyper>>;
 
 export type ObjectiveName = keyof typeof OBJECTIVES;
