@@ -16,6 +16,7 @@ export { type BackendChoice, getBackendInfo, setBackend } from './backend/select
 export { type WebGPUStats, webgpuStats } from './backend/webgpu/runtime.js';
 export * from './checkpoint/index.js';
 export * from './data/index.js';
+export { TesseraError } from './errors.js';
 export * from './hmc/index.js';
 export { cpuBackend } from './kernels/cpu/backend.js';
 export { cpuThreads, setCpuThreads } from './kernels/cpu/threads.js';
@@ -48,7 +49,6 @@ export {
   setCheckNumerics,
   tidy,
 } from './tensor/engine.js';
-export { TesseraError } from './tensor/errors.js';
 export * from './tensor/ops/index.js';
 export type { ReduceOptions } from './tensor/ops/reduce.js';
 export type { BinaryOp, CompareOp, PrimitiveName, ReduceOp, UnaryOp } from './tensor/primitives.js';

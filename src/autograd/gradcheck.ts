@@ -1,7 +1,7 @@
+import { fail, fmtShape } from '../errors.js';
 import { cpuBackend } from '../kernels/cpu/backend.js';
 import { uniformBits, wordToUniform } from '../random/philox.js';
 import { keep, tensorFromArray, tidy } from '../tensor/engine.js';
-import { fail, fmtShape } from '../tensor/errors.js';
 import { mul, sum } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { grad } from './transforms.js';

@@ -1,6 +1,6 @@
+import { fail } from '../errors.js';
 import { cpuBackend } from '../kernels/cpu/backend.js';
 import { getBackend, registeredBackend, useBackend } from '../tensor/engine.js';
-import { fail } from '../tensor/errors.js';
 import type { Backend } from './backend.js';
 
 export type BackendChoice = 'cpu' | 'webgpu' | 'auto';

@@ -5,8 +5,9 @@
  * tensor bytes (little-endian, row-major; offsets relative to the start of this byte buffer).
  * Pure byte-level code (no file system), usable in browsers too.
  */
+
+import { fail, fmtShape } from '../errors.js';
 import type { DType, TypedArray } from '../tensor/dtype.js';
-import { fail, fmtShape } from '../tensor/errors.js';
 
 /** Dtype names in safetensors files this library writes. */
 export type SafetensorsDType = 'F32' | 'F64' | 'I32' | 'BOOL';

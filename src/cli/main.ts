@@ -3,10 +3,10 @@ import { realpathSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { type BackendChoice, getBackendInfo, setBackend } from '../backend/select.js';
+import { TesseraError } from '../errors.js';
 import { cpuThreads, setCpuThreads } from '../kernels/cpu/threads.js';
 import { resolveClassifierConfig } from '../models/classifier.js';
 import { getBackend } from '../tensor/engine.js';
-import { TesseraError } from '../tensor/errors.js';
 import {
   BACKENDS,
   choiceOption,

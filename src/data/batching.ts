@@ -1,5 +1,5 @@
+import { fail } from '../errors.js';
 import type { Generator } from '../random/generator.js';
-import { fail } from '../tensor/errors.js';
 import { tensor } from '../tensor/ops/convert.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkDataset, type ImageDataset, imageSize } from './dataset.js';

@@ -1,4 +1,4 @@
-import { fail } from '../tensor/errors.js';
+import { fail } from '../errors.js';
 
 /**
  * A labelled image set held on the host: `images` is [count, channels, height, width] in C order

@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
-import { fail } from '../tensor/errors.js';
+import { fail } from '../errors.js';
 
 /** Element types of the IDX format (the third byte of the magic number). */
 export type IdxType = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';

@@ -1,6 +1,6 @@
+import { fail } from '../errors.js';
 import { Generator } from '../random/generator.js';
 import { tidy } from '../tensor/engine.js';
-import { fail } from '../tensor/errors.js';
 import { tensor } from '../tensor/ops/convert.js';
 import { add, cos, mul, sin, sub } from '../tensor/ops/elementwise.js';
 import { take } from '../tensor/ops/indexing.js';

@@ -1,4 +1,4 @@
-import { fail, fmtShape } from '../tensor/errors.js';
+import { fail, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
 
 /** Draws as a flat row-major array with shape `[draws, chains, ...event]` (what `hmc` returns as `samples`). */

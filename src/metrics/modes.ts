@@ -1,4 +1,4 @@
-import { fail } from '../tensor/errors.js';
+import { fail } from '../errors.js';
 
 /** The modes a sample set is scored against: centres and per-dimension standard deviations. */
 export interface ModeSpec {

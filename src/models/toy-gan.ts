@@ -1,5 +1,6 @@
 import { valueAndGrad } from '../autograd/transforms.js';
 import { type GaussianMixture, gridMixture, ringMixture, sampleMixture } from '../data/synthetic.js';
+import { fail } from '../errors.js';
 import { type ModeMetrics, modeMetrics } from '../metrics/modes.js';
 import { mlp } from '../nn/builders.js';
 import { functionalCall, type Module } from '../nn/module.js';
@@ -8,7 +9,6 @@ import { Adam } from '../optim/index.js';
 import { autoRange, type Range2D } from '../plot/plots.js';
 import { Generator } from '../random/generator.js';
 import { getBackend, noGrad, tidy } from '../tensor/engine.js';
-import { fail } from '../tensor/errors.js';
 import { binaryCrossEntropyWithLogits } from '../tensor/ops/losses.js';
 import type { Tensor } from '../tensor/tensor.js';
 

@@ -1,7 +1,7 @@
+import { fail, fmtShape } from '../errors.js';
 import { cpuBackend } from '../kernels/cpu/backend.js';
 import { Generator, getDefaultGenerator } from '../random/generator.js';
 import { getBackend, noGrad, tensorFromArray, tidy, useBackend } from '../tensor/engine.js';
-import { fail, fmtShape } from '../tensor/errors.js';
 import { full } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 

@@ -1,6 +1,6 @@
+import { fail, fmtShape } from '../errors.js';
 import { Generator, getDefaultGenerator } from '../random/generator.js';
 import { noGrad, tidy } from '../tensor/engine.js';
-import { fail, fmtShape } from '../tensor/errors.js';
 import {
   add,
   conv2d,

@@ -1,5 +1,5 @@
+import { fail, fmtShape } from '../errors.js';
 import { keep } from '../tensor/engine.js';
-import { fail, fmtShape } from '../tensor/errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { flattenTree, type ParamTree, unflattenTree } from './tree.js';
 

@@ -1,6 +1,6 @@
+import { fail } from '../errors.js';
 import type { DType } from '../tensor/dtype.js';
 import { runPrimitive, tensorFromArray } from '../tensor/engine.js';
-import { fail } from '../tensor/errors.js';
 import { add, cast, cos, floor, log1p, lt, mul, neg, sqrt } from '../tensor/ops/elementwise.js';
 import { checkShape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';

@@ -1,4 +1,4 @@
-import { fail } from './errors.js';
+import { fail } from '../errors.js';
 /** Element types a tensor can hold. `bool` is stored one byte per element on the CPU. */
 export type DType = 'float32' | 'float64' | 'int32' | 'bool';
 

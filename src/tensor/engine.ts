@@ -1,7 +1,7 @@
 import type { Backend, DataHandle, KernelInput } from '../backend/backend.js';
+import { fail, fmtShape } from '../errors.js';
 import { cpuBackend } from '../kernels/cpu/backend.js';
 import { bytesPerElement, type DType, isFloat, type TypedArray } from './dtype.js';
-import { fail, fmtShape } from './errors.js';
 import type { PrimitiveName, PrimitiveParams } from './primitives.js';
 import { sizeOf } from './shape.js';
 import { Tensor } from './tensor.js';

@@ -2,6 +2,8 @@
  * The WebGPU kernel table: every primitive maps to a WGSL program builder (src/kernels/wgsl/*)
  * dispatched by the runtime. No CPU fallback: a kernel that cannot run says why.
  */
+
+import { fail, fmtShape } from '../../errors.js';
 import { conv2dBackwardFilterProgram, conv2dBackwardInputProgram, conv2dProgram } from '../../kernels/wgsl/conv.js';
 import {
   binaryProgram,
@@ -27,7 +29,6 @@ import { type AdamKernelParams, adamBindings, adamProgram } from '../../kernels/
 import { randomUniformProgram } from '../../kernels/wgsl/random.js';
 import { argReduceProgram, reduceSteps } from '../../kernels/wgsl/reduce.js';
 import type { DType } from '../../tensor/dtype.js';
-import { fail, fmtShape } from '../../tensor/errors.js';
 import type { KernelInput, KernelOutput, KernelTable } from '../backend.js';
 import type { Program } from './program.js';
 import type { GpuData, WebGPURuntime } from './runtime.js';

@@ -26,7 +26,7 @@
  * - Uncaptured device errors and device loss are recorded and reported at the next read()/sync();
  *   after a loss, every call fails at once with a clear message instead of hanging.
  */
-import { fail, TesseraError } from '../../tensor/errors.js';
+import { fail, TesseraError } from '../../errors.js';
 import type { Program, ProgramContext } from './program.js';
 
 /** The DataHandle of the WebGPU backend: one GPU buffer per tensor storage. */

@@ -1,6 +1,6 @@
 import type { Backend, DataHandle, KernelTable } from '../../backend/backend.js';
+import { fail } from '../../errors.js';
 import type { DType, TypedArray } from '../../tensor/dtype.js';
-import { fail } from '../../tensor/errors.js';
 import type { AdamKernelParams } from '../wgsl/optim.js';
 import { conv2d, conv2dBackwardFilter, conv2dBackwardInput } from './conv.js';
 import { binary, cast, compare, unary, where } from './elementwise.js';

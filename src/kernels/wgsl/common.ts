@@ -4,8 +4,8 @@
  * shape coalescing and unrolled index arithmetic.
  */
 import { grid1d, type ProgramContext } from '../../backend/webgpu/program.js';
+import { fail } from '../../errors.js';
 import type { DType } from '../../tensor/dtype.js';
-import { fail } from '../../tensor/errors.js';
 
 export type WgslScalar = 'f32' | 'i32' | 'u32';
 

@@ -14,8 +14,8 @@
  * int32: add/sub/mul wrap, div truncates with x / 0 = 0; bool is stored as u32.
  */
 import type { Program, ProgramContext } from '../../backend/webgpu/program.js';
+import { fail, fmtShape } from '../../errors.js';
 import type { DType } from '../../tensor/dtype.js';
-import { fail, fmtShape } from '../../tensor/errors.js';
 import type { BinaryOp, CompareOp, PrimitiveParams, UnaryOp } from '../../tensor/primitives.js';
 import {
   bindings,

@@ -13,7 +13,7 @@
  * and shapes (the CPU backend throws at once).
  */
 import type { Program, ProgramContext } from '../../backend/webgpu/program.js';
-import { fail } from '../../tensor/errors.js';
+import { fail } from '../../errors.js';
 import type { PrimitiveParams } from '../../tensor/primitives.js';
 import {
   bindings,

@@ -5,7 +5,7 @@
  * WebGPU backends draw identical numbers.
  */
 import type { Program, ProgramContext } from '../../backend/webgpu/program.js';
-import { fail } from '../../tensor/errors.js';
+import { fail } from '../../errors.js';
 import type { PrimitiveParams } from '../../tensor/primitives.js';
 import { bindings, checkIndexable, launch1d, main1d, type TensorSpec, UniformStruct, workgroupSize } from './common.js';
 

@@ -20,7 +20,7 @@
  */
 import type { Program, ProgramContext } from '../../backend/webgpu/program.js';
 import { grid1d } from '../../backend/webgpu/program.js';
-import { fail } from '../../tensor/errors.js';
+import { fail } from '../../errors.js';
 import type { PrimitiveParams, ReduceOp } from '../../tensor/primitives.js';
 import {
   bindings,

@@ -1,5 +1,5 @@
+import { fail, fmtShape } from '../../errors.js';
 import { runPrimitive } from '../engine.js';
-import { fail, fmtShape } from '../errors.js';
 import type { Conv2dParams } from '../primitives.js';
 import type { Tensor } from '../tensor.js';
 import { add, mul } from './elementwise.js';

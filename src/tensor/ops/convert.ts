@@ -1,6 +1,6 @@
+import { fail, fmtShape } from '../../errors.js';
 import { allocArray, castArray, checkDType, type DType, isFloat, type TypedArray } from '../dtype.js';
 import { getBackend, keep, registeredBackend, tensorFromArray } from '../engine.js';
-import { fail, fmtShape } from '../errors.js';
 import { checkShape, sizeOf } from '../shape.js';
 import { type NestedArray, Tensor, type TensorLike } from '../tensor.js';
 
