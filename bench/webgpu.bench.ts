@@ -7,7 +7,6 @@
 // tfjs runs NHWC (its native layout), tessera NCHW.
 // Run: npx tsx -e "import('./bench/webgpu.bench.ts').then(m=>m.run())" (or the bench runner).
 import type * as TF from '@tensorflow/tfjs-core';
-import type { Program } from '../src/backend/webgpu/program.js';
 import {
   getBackend,
   getBackendInfo,
@@ -22,6 +21,7 @@ import {
 } from '../src/index.js';
 import { conv2dBackwardFilterProgram, conv2dBackwardInputProgram, conv2dProgram } from '../src/kernels/wgsl/conv.js';
 import { matmulProgram } from '../src/kernels/wgsl/matmul.js';
+import type { Program } from '../src/kernels/wgsl/program.js';
 import { getHarness, type Harness } from '../test/helpers/dawn-harness.js';
 import { startTfjsWebGPU, type TfjsWebGPU, tfjsWebGPUDone } from './common.js';
 

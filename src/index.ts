@@ -11,7 +11,6 @@
 export { type GradcheckOptions, type GradcheckResult, gradcheck } from './autograd/gradcheck.js';
 export { gradRules, unbroadcast } from './autograd/rules.js';
 export { type GradOptions, grad, type Tree, valueAndGrad, vjp } from './autograd/transforms.js';
-export type { Backend, BackendMemory, KernelTable } from './backend/backend.js';
 export { type BackendChoice, getBackendInfo, setBackend } from './backend/select.js';
 export { type WebGPUStats, webgpuStats } from './backend/webgpu/runtime.js';
 export * from './checkpoint/index.js';
@@ -37,6 +36,7 @@ export {
   uniform,
 } from './random/generator.js';
 export { philox4x32, uniformBits, wordToUniform } from './random/philox.js';
+export type { Backend, BackendMemory, KernelTable } from './tensor/backend.js';
 export type { DType, TypedArray } from './tensor/dtype.js';
 export {
   dispose,

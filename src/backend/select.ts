@@ -1,7 +1,7 @@
 import { fail } from '../errors.js';
 import { cpuBackend } from '../kernels/cpu/backend.js';
+import type { Backend } from '../tensor/backend.js';
 import { getBackend, registeredBackend, useBackend } from '../tensor/engine.js';
-import type { Backend } from './backend.js';
 
 export type BackendChoice = 'cpu' | 'webgpu' | 'auto';
 

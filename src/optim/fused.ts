@@ -5,8 +5,9 @@
  * number learning rate, float32 tensors, and checkNumerics off (which checks every op's output);
  * otherwise the caller runs the ops. Same float32 operations in the same order as the op path.
  */
-import type { DataHandle } from '../backend/backend.js';
+
 import type { AdamKernelParams } from '../kernels/wgsl/optim.js';
+import type { DataHandle } from '../tensor/backend.js';
 import { isCheckNumerics, isGradEnabled, type Storage, tensorFromStorage } from '../tensor/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
 

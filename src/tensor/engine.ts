@@ -1,6 +1,6 @@
-import type { Backend, DataHandle, KernelInput } from '../backend/backend.js';
 import { fail, fmtShape } from '../errors.js';
 import { cpuBackend } from '../kernels/cpu/backend.js';
+import type { Backend, DataHandle, KernelInput } from './backend.js';
 import { bytesPerElement, type DType, isFloat, type TypedArray } from './dtype.js';
 import type { PrimitiveName, PrimitiveParams } from './primitives.js';
 import { sizeOf } from './shape.js';

@@ -1,5 +1,5 @@
-import type { Backend } from '../backend/backend.js';
 import { fail, fmtShape } from '../errors.js';
+import type { Backend } from './backend.js';
 import type { DType, TypedArray } from './dtype.js';
 import type { Node, Storage } from './engine.js';
 import { nextTensorId, trackTensor, untrackTensor } from './engine.js';

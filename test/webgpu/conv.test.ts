@@ -7,7 +7,6 @@
  */
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Program, ProgramContext } from '../../src/backend/webgpu/program.js';
 import {
   abs,
   conv2d,
@@ -26,6 +25,7 @@ import {
   conv2dProgram,
 } from '../../src/kernels/wgsl/conv.js';
 import type { GemmLayout } from '../../src/kernels/wgsl/gemm-common.js';
+import type { Program, ProgramContext } from '../../src/kernels/wgsl/program.js';
 import { type ConvGeometry, convGeometryArb } from '../helpers/arbitraries.js';
 import { getHarness, type Harness, requireAdapter } from '../helpers/dawn-harness.js';
 import { initWebGPU, onCpu, onGpu, releaseWebGPU, xorshiftValues as values } from '../helpers/webgpu.js';

@@ -6,10 +6,10 @@
  */
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ProgramContext } from '../../src/backend/webgpu/program.js';
 import { abs, matmul, type Tensor } from '../../src/index.js';
 import type { GemmLayout } from '../../src/kernels/wgsl/gemm-common.js';
 import { type MatmulOptions, matmulProgram } from '../../src/kernels/wgsl/matmul.js';
+import type { ProgramContext } from '../../src/kernels/wgsl/program.js';
 import { matmulCaseArb, TILE_EDGE_DIMS } from '../helpers/arbitraries.js';
 import { getHarness, type Harness, requireAdapter } from '../helpers/dawn-harness.js';
 import { initWebGPU, onCpu, onGpu, releaseWebGPU, xorshiftValues as values } from '../helpers/webgpu.js';

@@ -18,8 +18,8 @@
 import { fail } from '../../errors.js';
 import { checkFiniteProgram } from '../../kernels/wgsl/check.js';
 import type { AdamKernelParams } from '../../kernels/wgsl/optim.js';
+import type { Backend, BackendMemory, DataHandle } from '../../tensor/backend.js';
 import type { DType, TypedArray } from '../../tensor/dtype.js';
-import type { Backend, BackendMemory, DataHandle } from '../backend.js';
 import { webgpuFusedAdam, webgpuKernels } from './kernels.js';
 import { type GpuData, type RuntimeOptions, WebGPURuntime } from './runtime.js';
 

@@ -1,7 +1,7 @@
 /**
  * The WebGPU runtime: buffers, the buffer pool, batched submission, read-back, the pipeline cache,
  * device-side error flags and deferred error reporting. Kernel builders (src/kernels/wgsl/*) hand
- * it Programs (see program.ts); src/backend/webgpu/kernels.ts maps primitives to builders.
+ * it Programs (see src/kernels/wgsl/program.ts); src/backend/webgpu/kernels.ts maps primitives to builders.
  *
  * Design (measured on Dawn / OpenGL ES / llvmpipe; see docs/webgpu.md):
  * - Buffers come from a pool keyed by a size class (multiples of 16 bytes up to 64 bytes, then
@@ -27,7 +27,7 @@
  *   after a loss, every call fails at once with a clear message instead of hanging.
  */
 import { fail, TesseraError } from '../../errors.js';
-import type { Program, ProgramContext } from './program.js';
+import type { Program, ProgramContext } from '../../kernels/wgsl/program.js';
 
 /** The DataHandle of the WebGPU backend: one GPU buffer per tensor storage. */
 export interface GpuData {

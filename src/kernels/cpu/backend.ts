@@ -1,5 +1,5 @@
-import type { Backend, DataHandle, KernelTable } from '../../backend/backend.js';
 import { fail } from '../../errors.js';
+import type { Backend, DataHandle, KernelTable } from '../../tensor/backend.js';
 import type { DType, TypedArray } from '../../tensor/dtype.js';
 import type { AdamKernelParams } from '../wgsl/optim.js';
 import { conv2d, conv2dBackwardFilter, conv2dBackwardInput } from './conv.js';

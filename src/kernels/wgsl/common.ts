@@ -1,11 +1,12 @@
 /**
  * Shared pieces of the WGSL program builders (src/kernels/wgsl/*): element types, the binding
- * header fixed by src/backend/webgpu/program.ts, named uniform structs, 1-D launch geometry,
+ * header fixed by src/kernels/wgsl/program.ts, named uniform structs, 1-D launch geometry,
  * shape coalescing and unrolled index arithmetic.
  */
-import { grid1d, type ProgramContext } from '../../backend/webgpu/program.js';
+
 import { fail } from '../../errors.js';
 import type { DType } from '../../tensor/dtype.js';
+import { grid1d, type ProgramContext } from './program.js';
 
 export type WgslScalar = 'f32' | 'i32' | 'u32';
 

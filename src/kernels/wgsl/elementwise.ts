@@ -13,7 +13,7 @@
  * relu, sign(NaN) = NaN, sign(+-0) = +-0, round is half to even, compare ops treat NaN as unordered.
  * int32: add/sub/mul wrap, div truncates with x / 0 = 0; bool is stored as u32.
  */
-import type { Program, ProgramContext } from '../../backend/webgpu/program.js';
+
 import { fail, fmtShape } from '../../errors.js';
 import type { DType } from '../../tensor/dtype.js';
 import type { BinaryOp, CompareOp, PrimitiveParams, UnaryOp } from '../../tensor/primitives.js';
@@ -33,6 +33,7 @@ import {
   workgroupSize,
 } from './common.js';
 import { mathLib } from './math.js';
+import type { Program, ProgramContext } from './program.js';
 
 export type { TensorSpec } from './common.js';
 

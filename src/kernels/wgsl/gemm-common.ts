@@ -19,8 +19,9 @@
  * The workgroup grid is 1-D over (column tile, row tile, z), folded into two dimensions with
  * `grid1d`, so no per-dimension limit is ever exceeded.
  */
-import { grid1d, type Program, type ProgramContext, UniformWriter } from '../../backend/webgpu/program.js';
+
 import type { DType } from '../../tensor/dtype.js';
+import { grid1d, type Program, type ProgramContext, UniformWriter } from './program.js';
 
 export type Activation = 'none' | 'relu' | 'tanh' | 'sigmoid';
 

@@ -12,7 +12,7 @@
  * the runtime's error word (errorFlag) and the next read-back throws a TesseraError naming the op
  * and shapes (the CPU backend throws at once).
  */
-import type { Program, ProgramContext } from '../../backend/webgpu/program.js';
+
 import { fail } from '../../errors.js';
 import type { PrimitiveParams } from '../../tensor/primitives.js';
 import {
@@ -26,6 +26,7 @@ import {
   wgslType,
   workgroupSize,
 } from './common.js';
+import type { Program, ProgramContext } from './program.js';
 
 const sizeOf = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 

@@ -18,8 +18,7 @@
  * - optional fused epilogue: y = act(C + bias[n]) with the bias as a third input.
  * - n == 1 (matrix-vector) is computed as its transpose (1 x m) so it runs the row-vector variant.
  */
-import type { Program, ProgramContext } from '../../backend/webgpu/program.js';
-import { grid1d } from '../../backend/webgpu/program.js';
+
 import type { DType } from '../../tensor/dtype.js';
 import type { PrimitiveParams } from '../../tensor/primitives.js';
 import {
@@ -38,6 +37,8 @@ import {
   workgroupCols,
   workgroupRows,
 } from './gemm-common.js';
+import type { Program, ProgramContext } from './program.js';
+import { grid1d } from './program.js';
 
 export interface TensorSpec {
   readonly shape: readonly number[];

@@ -5,7 +5,7 @@
  * `maxStorageBuffersPerShaderStage - 1` inputs per dispatch (more inputs: several dispatches into
  * the same output). All of them move 32-bit words, so one pipeline serves every dtype.
  */
-import type { Program, ProgramContext } from '../../backend/webgpu/program.js';
+
 import type { PrimitiveParams } from '../../tensor/primitives.js';
 import {
   bindings,
@@ -20,6 +20,7 @@ import {
   unrollOffsets,
   workgroupSize,
 } from './common.js';
+import type { Program, ProgramContext } from './program.js';
 
 const sizeOf = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 

@@ -14,9 +14,10 @@
  * Bindings: uniforms, inputs p, g, m, v (, vmax), outputs p', m', v' (, vmax'). vec4 loads and
  * stores when the element count is a multiple of 4.
  */
-import type { Program, ProgramContext } from '../../backend/webgpu/program.js';
+
 import { checkIndexable, launch1d, main1d, UniformStruct, workgroupSize } from './common.js';
 import { mathLib } from './math.js';
+import type { Program, ProgramContext } from './program.js';
 
 /** One fused Adam update's settings (numbers as the op path computes them in float64). */
 export interface AdamKernelParams {

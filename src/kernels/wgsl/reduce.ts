@@ -18,8 +18,7 @@
  * Sums accumulate in f32 (the CPU backend uses float64): expect relative differences growing
  * with the reduced length (about sqrt(n) ulp for the tree).
  */
-import type { Program, ProgramContext } from '../../backend/webgpu/program.js';
-import { grid1d } from '../../backend/webgpu/program.js';
+
 import { fail } from '../../errors.js';
 import type { PrimitiveParams, ReduceOp } from '../../tensor/primitives.js';
 import {
@@ -37,6 +36,8 @@ import {
   workgroupSize,
 } from './common.js';
 import { mathLib } from './math.js';
+import type { Program, ProgramContext } from './program.js';
+import { grid1d } from './program.js';
 
 const sizeOf = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 

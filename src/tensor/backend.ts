@@ -1,5 +1,9 @@
-import type { DType, TypedArray } from '../tensor/dtype.js';
-import type { KernelName, PrimitiveParams } from '../tensor/primitives.js';
+/**
+ * The Backend contract: what the engine asks of a device (a kernel per primitive, storage, reads).
+ * The CPU and WebGPU backends in src/backend/ implement it; kernels in src/kernels/ fill its KernelTable.
+ */
+import type { DType, TypedArray } from './dtype.js';
+import type { KernelName, PrimitiveParams } from './primitives.js';
 
 /** A backend's storage for one tensor's elements (a typed array on the CPU, a GPU buffer on WebGPU). */
 export type DataHandle = unknown;
