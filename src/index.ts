@@ -11,13 +11,13 @@
 export { type GradcheckOptions, type GradcheckResult, gradcheck } from './autograd/gradcheck.js';
 export { gradRules, unbroadcast } from './autograd/rules.js';
 export { type GradOptions, grad, type Tree, valueAndGrad, vjp } from './autograd/transforms.js';
+export { cpuBackend } from './backend/cpu.js';
 export { type BackendChoice, getBackendInfo, setBackend } from './backend/select.js';
 export { type WebGPUStats, webgpuStats } from './backend/webgpu/runtime.js';
 export * from './checkpoint/index.js';
 export * from './data/index.js';
 export { TesseraError } from './errors.js';
 export * from './hmc/index.js';
-export { cpuBackend } from './kernels/cpu/backend.js';
 export { cpuThreads, setCpuThreads } from './kernels/cpu/threads.js';
 export * from './metrics/index.js';
 export * from './models/index.js';

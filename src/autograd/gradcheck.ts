@@ -1,5 +1,5 @@
+import { cpuBackend } from '../backend/cpu.js';
 import { fail, fmtShape } from '../errors.js';
-import { cpuBackend } from '../kernels/cpu/backend.js';
 import { uniformBits, wordToUniform } from '../random/philox.js';
 import { keep, tensorFromArray, tidy } from '../tensor/engine.js';
 import { mul, sum } from '../tensor/ops/index.js';

@@ -1,5 +1,5 @@
+import { cpuBackend } from '../backend/cpu.js';
 import { fail, fmtShape } from '../errors.js';
-import { cpuBackend } from '../kernels/cpu/backend.js';
 import { Generator, getDefaultGenerator } from '../random/generator.js';
 import { getBackend, noGrad, tensorFromArray, tidy, useBackend } from '../tensor/engine.js';
 import { full } from '../tensor/ops/index.js';

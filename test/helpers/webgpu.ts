@@ -11,9 +11,9 @@
  * tensors explicitly (`onCpu`) or copy (`toCpu`).
  */
 import fc from 'fast-check';
+import { cpuBackend } from '../../src/backend/cpu.js';
 import { setBackend } from '../../src/backend/select.js';
 import type { WebGPUBackend } from '../../src/backend/webgpu/device.js';
-import { cpuBackend } from '../../src/kernels/cpu/backend.js';
 import type { DType, TypedArray } from '../../src/tensor/dtype.js';
 import { getBackend, tensorFromArray, useBackend } from '../../src/tensor/engine.js';
 import type { Tensor } from '../../src/tensor/tensor.js';

@@ -17,7 +17,6 @@
 
 import { fail } from '../../errors.js';
 import { checkFiniteProgram } from '../../kernels/wgsl/check.js';
-import type { AdamKernelParams } from '../../kernels/wgsl/optim.js';
 import type { Backend, BackendMemory, DataHandle } from '../../tensor/backend.js';
 import type { DType, TypedArray } from '../../tensor/dtype.js';
 import { webgpuFusedAdam, webgpuKernels } from './kernels.js';
@@ -44,13 +43,6 @@ export interface WebGPUBackend extends Backend {
   readonly name: 'webgpu';
   readonly runtime: WebGPURuntime;
   readonly adapter: AdapterSummary;
-  readonly destroyed: boolean;
-  /**
-   * The fused Adam update of one float32 parameter (used by src/optim when nothing is being
-   * differentiated): handles of p, g, m, v (, vmax) with `size` elements each -> new handles of
-   * p', m', v' (, vmax'); undefined when the device cannot run it (too few storage bindings).
-   */
-  fusedAdam(inputs: readonly DataHandle[], size: number, params: AdamKernelParams): DataHandle[] | undefined;
 }
 
 interface Found {

@@ -25,11 +25,11 @@ import {
   slicePlan,
   stridedCopyProgram,
 } from '../../kernels/wgsl/movement.js';
-import { type AdamKernelParams, adamBindings, adamProgram } from '../../kernels/wgsl/optim.js';
+import { adamBindings, adamProgram } from '../../kernels/wgsl/optim.js';
 import type { Program } from '../../kernels/wgsl/program.js';
 import { randomUniformProgram } from '../../kernels/wgsl/random.js';
 import { argReduceProgram, reduceSteps } from '../../kernels/wgsl/reduce.js';
-import type { KernelInput, KernelOutput, KernelTable } from '../../tensor/backend.js';
+import type { AdamKernelParams, KernelInput, KernelOutput, KernelTable } from '../../tensor/backend.js';
 import type { DType } from '../../tensor/dtype.js';
 import type { GpuData, WebGPURuntime } from './runtime.js';
 

@@ -9,7 +9,7 @@
  * With CPU threads on, large parameters are split into ranges across the threads (elementwise, so
  * the results do not depend on the split).
  */
-import type { AdamKernelParams } from '../wgsl/optim.js';
+import type { AdamKernelParams } from '../../tensor/backend.js';
 import { cpuThreads, isSharedBuffer, type Job, type JobSource, parallelChunks } from './threads.js';
 import { alloc } from './util.js';
 
