@@ -1,7 +1,6 @@
-import { cpuBackend } from '../backend/cpu.js';
 import { fail, fmtShape } from '../errors.js';
 import { Generator, getDefaultGenerator } from '../random/generator.js';
-import { getBackend, noGrad, tensorFromArray, tidy, useBackend } from '../tensor/engine.js';
+import { noGrad, tensorFromArray, tidy } from '../tensor/engine.js';
 import { full } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 
@@ -149,16 +148,11 @@ export function orthogonal(shape: readonly number[], gain = 1, opts: InitOptions
   checkDims('orthogonal', shape, 2);
   const rows = shape[0]!;
   const cols = shape.slice(1).reduce((a, b) => a * b, 1);
-  const target = getBackend();
   const g = gen(opts);
   // Gaussian draws on the CPU backend (same Philox bits as any backend would give).
-  let flat: Float64Array;
-  useBackend(cpuBackend);
-  try {
-    flat = noGrad(() => tidy(() => Float64Array.from(g.normal([rows, cols], 0, 1, { dtype: 'float64' }).dataSync())));
-  } finally {
-    useBackend(target);
-  }
+  const flat = noGrad(() =>
+    tidy(() => Float64Array.from(g.normal([rows, cols], 0, 1, { dtype: 'float64', backend: 'cpu' }).dataSync())),
+  );
   // Work on the tall matrix A [n x k] with n >= k; columns are orthonormalised.
   const tall = rows >= cols;
   const n = tall ? rows : cols;
@@ -190,7 +184,7 @@ export function orthogonal(shape: readonly number[], gain = 1, opts: InitOptions
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) out[r * cols + c] = gain * (tall ? A[r * k + c]! : A[c * k + r]!);
   }
-  return tensorFromArray(out, shape, dtype, target);
+  return tensorFromArray(out, shape, dtype);
 }
 
 /** PyTorch's default weight init for Linear and Conv layers: kaiming_uniform with a = sqrt(5), i.e. U(-1/sqrt(fanIn), 1/sqrt(fanIn)). */
