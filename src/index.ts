@@ -13,7 +13,7 @@ export { gradRules, unbroadcast } from './autograd/rules.js';
 export { type GradOptions, grad, type Tree, valueAndGrad, vjp } from './autograd/transforms.js';
 export { cpuBackend } from './backend/cpu.js';
 export { type BackendChoice, getBackendInfo, setBackend } from './backend/select.js';
-export { type WebGPUStats, webgpuStats } from './backend/webgpu/runtime.js';
+export { type WebGPUStats, webgpuStats } from './backend/webgpu/stats.js';
 export * from './checkpoint/index.js';
 export * from './data/index.js';
 export { TesseraError } from './errors.js';

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { webgpuStats } from '../../src/backend/webgpu/runtime.js';
+import { webgpuStats } from '../../src/backend/webgpu/stats.js';
 import * as T from '../../src/index.js';
 import type { DType, TypedArray } from '../../src/tensor/dtype.js';
 import { padPrimitive } from '../../src/tensor/ops/movement.js';

@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { GpuData } from '../../src/backend/webgpu/runtime.js';
+import type { GpuData } from '../../src/backend/webgpu/buffers.js';
 import * as T from '../../src/index.js';
 import { argReduceProgram, type ReduceVariant, reduceSteps } from '../../src/kernels/wgsl/reduce.js';
 import type { DType, TypedArray } from '../../src/tensor/dtype.js';

@@ -19,8 +19,9 @@ import { fail } from '../../errors.js';
 import { checkFiniteProgram } from '../../kernels/wgsl/check.js';
 import type { Backend, BackendMemory, DataHandle } from '../../tensor/backend.js';
 import type { DType, TypedArray } from '../../tensor/dtype.js';
+import type { GpuData } from './buffers.js';
 import { webgpuFusedAdam, webgpuKernels } from './kernels.js';
-import { type GpuData, type RuntimeOptions, WebGPURuntime } from './runtime.js';
+import { type RuntimeOptions, WebGPURuntime } from './runtime.js';
 
 export interface WebGPUBackendOptions extends RuntimeOptions {
   /** 'auto' (default): core, then compatibility; or force one of them. */
