@@ -8,28 +8,15 @@ import { loadMnist } from '../data/mnist.js';
 import { shiftImages } from '../data/transforms.js';
 import { fail } from '../errors.js';
 import { type ClassifierEvaluation, evaluateClassifier } from '../metrics/accuracy.js';
-import { Conv2d, Dropout, Flatten, Linear, ReLU, Sequential } from '../nn/layers.js';
-import { functionalCall, Module } from '../nn/module.js';
+import { Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU, Sequential } from '../nn/layers.js';
+import { functionalCall } from '../nn/module.js';
 import { type ParamTree, unflattenTree } from '../nn/tree.js';
 import { Adam } from '../optim/index.js';
 import { Generator } from '../random/generator.js';
 import { getBackend, tidy } from '../tensor/engine.js';
-import { maxPool2d } from '../tensor/ops/conv.js';
 import { tensor } from '../tensor/ops/convert.js';
 import { crossEntropy } from '../tensor/ops/losses.js';
 import type { Tensor } from '../tensor/tensor.js';
-
-/** Max pooling over k x k windows with stride k, as a layer. */
-export class MaxPool2d extends Module {
-  constructor(readonly kernel: number) {
-    super();
-    if (!Number.isInteger(kernel) || kernel < 1) fail('MaxPool2d', `kernel must be a positive integer, got ${kernel}`);
-  }
-
-  forward(x: Tensor): Tensor {
-    return maxPool2d(x, this.kernel);
-  }
-}
 
 /**
  * The MNIST classifier of the Stacked-MNIST protocol (objectives.md 7, PacGAN's train_mnist.py,
