@@ -6,7 +6,6 @@ import { mlp } from '../nn/builders.js';
 import { functionalCall, type Module } from '../nn/module.js';
 import type { ParamTree } from '../nn/tree.js';
 import { Adam } from '../optim/index.js';
-import { autoRange, type Range2D } from '../plot/plots.js';
 import { Generator } from '../random/generator.js';
 import { getBackend, noGrad, tidy } from '../tensor/engine.js';
 import { binaryCrossEntropyWithLogits } from '../tensor/ops/losses.js';
@@ -164,8 +163,6 @@ export interface ToyGanResult {
   lossesD: number[];
   lossesG: number[];
   finalLosses: { d: number; g: number };
-  /** A plot window that shows the modes and most samples. */
-  plotRange: Range2D;
   timings: { totalSeconds: number; trainSeconds: number; stepsPerSecond: number; evalSeconds: number };
 }
 
@@ -220,7 +217,6 @@ export async function trainToyGan(
     lossesD,
     lossesG,
     finalLosses: { d: lossesD[lossesD.length - 1]!, g: lossesG[lossesG.length - 1]! },
-    plotRange: autoRange(Float64Array.from([...realSamples, ...samples]), gan.mixture.means),
     timings: {
       totalSeconds: (t2 - t0) / 1000,
       trainSeconds: (t1 - t0) / 1000,
