@@ -34,7 +34,7 @@ const defaultIO = (): CliIO => ({ out: process.stdout, err: process.stderr });
  * Selects the backend (and the CPU backend's GEMM threads, when given) and prints which
  * backend/adapter was chosen.
  */
-export async function selectBackend(
+async function selectBackend(
   choice: BackendChoice,
   io: CliIO,
   threads?: number,
@@ -58,7 +58,7 @@ export function defaultThreads(): number {
 }
 
 /** Steps of `tessera demo`: about 10 s on the CPU backend at ~125 iterations/s (2 threads, 2026-12-02). */
-export const DEMO_STEPS = 1200;
+const DEMO_STEPS = 1200;
 
 const GAN_OPTIONS = {
   data: { type: 'string' },
@@ -190,7 +190,7 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO()): Pr
 }
 
 /** Releases a WebGPU device if one was used (Dawn keeps the process alive otherwise). */
-export function releaseBackend(): void {
+function releaseBackend(): void {
   const b = getBackend();
   if (b.name === 'webgpu') b.destroy();
 }

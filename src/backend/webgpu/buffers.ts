@@ -35,7 +35,7 @@ export function sizeClass(bytes: number): number {
 /** Binding size: the data rounded up to 16 bytes (vec4 arrays need whole vec4s), within the buffer. */
 export const bindSize = (d: GpuData): number => Math.min(Math.max(alignUp(d.size, 16), 16), d.capacity);
 
-export interface BufferPoolOptions {
+interface BufferPoolOptions {
   /** Pooled bytes above which released buffers are destroyed. */
   readonly maxPooledBytes: number;
   /** Pool by the 16-byte rounded size instead of by size class. */
@@ -45,7 +45,7 @@ export interface BufferPoolOptions {
 }
 
 /** Scratch buffers kept for reuse: uniforms of a batch, staging buffers of read-backs. */
-export type ScratchKind = 'uniform' | 'staging';
+type ScratchKind = 'uniform' | 'staging';
 
 export class BufferPool {
   readonly #device: GPUDevice;

@@ -9,7 +9,7 @@ import { counters } from './stats.js';
 
 const STAGE_COMPUTE = 4;
 
-export interface BindingLayout {
+interface BindingLayout {
   readonly bgl: GPUBindGroupLayout;
   readonly pl: GPUPipelineLayout;
 }
@@ -25,7 +25,7 @@ export interface PipelineEntry {
   checked: Promise<void>;
 }
 
-export interface PipelineCacheOptions {
+interface PipelineCacheOptions {
   /** The device's maxStorageBuffersPerShaderStage. */
   readonly maxStorageBuffers: number;
   /** 2 or more prints each compile with its WGSL. */

@@ -35,7 +35,7 @@ import { ErrorWord } from './error-word.js';
 import { PipelineCache, type PipelineEntry } from './pipelines.js';
 import { counters } from './stats.js';
 
-export interface RuntimeLimits {
+interface RuntimeLimits {
   readonly maxStorageBufferBindingSize: number;
   readonly maxBufferSize: number;
   readonly maxUniformBufferBindingSize: number;
@@ -69,8 +69,8 @@ export interface RuntimeOptions {
 }
 
 /** Dispatches per submit (see RuntimeOptions.batchSize). */
-export const DEFAULT_BATCH_SIZE = 16;
-export const SLOW_BARRIERS_BATCH_SIZE = 64;
+const DEFAULT_BATCH_SIZE = 16;
+const SLOW_BARRIERS_BATCH_SIZE = 64;
 
 interface DispatchCmd {
   readonly kind: 'dispatch';

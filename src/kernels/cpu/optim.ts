@@ -57,7 +57,7 @@ function constants(h: AdamKernelParams): AdamConstants {
  * Elements [lo, hi) of the update. Self-contained: workers compile it from source. Without
  * AMSGrad, `vmaxIn` and `vmaxOut` are not touched.
  */
-export function adamRange(
+function adamRange(
   pIn: Float32Array,
   gIn: Float32Array,
   mIn: Float32Array,

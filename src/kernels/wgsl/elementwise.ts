@@ -15,7 +15,6 @@
  */
 
 import { fail, fmtShape } from '../../errors.js';
-import type { DType } from '../../tensor/dtype.js';
 import type { BinaryOp, CompareOp, PrimitiveParams, UnaryOp } from '../../tensor/primitives.js';
 import {
   bindings,
@@ -147,7 +146,7 @@ function castDef(from: WgslScalar, to: WgslScalar): OpDef {
  * A generic elementwise program: out[i] = def.expr(operand values at the broadcast position of i).
  * `name` identifies the operation in the cache key (it must determine def and the types).
  */
-export function elementwiseProgram(
+function elementwiseProgram(
   ctx: ProgramContext,
   name: string,
   operands: readonly TensorSpec[],
@@ -314,9 +313,4 @@ export function castProgram(
   const from = wgslType(x.dtype, 'cast');
   const to = wgslType(params.dtype, 'cast');
   return elementwiseProgram(ctx, 'cast', [x], out, castDef(from, to));
-}
-
-/** For tests: the element type the GPU stores for a dtype. */
-export function storedType(dtype: DType): WgslScalar {
-  return wgslType(dtype);
 }

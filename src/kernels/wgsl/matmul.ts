@@ -45,7 +45,7 @@ export interface TensorSpec {
   readonly dtype: DType;
 }
 
-export interface MatmulEpilogue {
+interface MatmulEpilogue {
   /** Adds bias[n] (a third input of length n) to every row. */
   readonly bias: boolean;
   readonly activation: Activation;
@@ -64,14 +64,14 @@ export interface MatmulOptions {
   readonly aBinding?: 1 | 2;
 }
 
-export type MatmulParams = PrimitiveParams['matmul'] & MatmulOptions;
+type MatmulParams = PrimitiveParams['matmul'] & MatmulOptions;
 
 /**
  * A strided batched GEMM: for z < prod(batch), C_z = op(A_z) op(B_z) where A_z starts at element
  * sum_d idx_d aStrides[d] (B likewise) and C_z at z * m * n (row-major m x n). Shared with the 1x1
  * convolutions.
  */
-export interface StridedGemm {
+interface StridedGemm {
   readonly m: number;
   readonly n: number;
   readonly k: number;
@@ -83,7 +83,7 @@ export interface StridedGemm {
 }
 
 /** Drops size-1 batch dims and merges neighbours whose strides nest for both operands. */
-export function collapseBatch(g: StridedGemm): StridedGemm {
+function collapseBatch(g: StridedGemm): StridedGemm {
   const dims: { s: number; a: number; b: number }[] = [];
   g.batch.forEach((s, d) => {
     if (s !== 1) dims.push({ s, a: g.aStrides[d]!, b: g.bStrides[d]! });

@@ -32,7 +32,7 @@ export interface StridedPlan {
   readonly size: number;
 }
 
-export function stridedPlan(outShape: readonly number[], inStrides: readonly number[], base: number): StridedPlan {
+function stridedPlan(outShape: readonly number[], inStrides: readonly number[], base: number): StridedPlan {
   const c = coalesce(outShape, [contiguousStrides(outShape), inStrides]);
   return { shape: c.shape, strides: c.strides[1]!, base, size: sizeOf(outShape) };
 }
@@ -114,42 +114,6 @@ export function flipPlan(x: TensorSpec, params: PrimitiveParams['flip'], out: Te
   return stridedPlan(out.shape, strides, sizeOf(out.shape) === 0 ? 0 : base);
 }
 
-export function permuteProgram(
-  ctx: ProgramContext,
-  inputs: readonly TensorSpec[],
-  params: PrimitiveParams['permute'],
-  out: TensorSpec,
-): Program {
-  return stridedCopyProgram(ctx, 'permute', permutePlan(inputs[0]!, params, out));
-}
-
-export function expandProgram(
-  ctx: ProgramContext,
-  inputs: readonly TensorSpec[],
-  params: PrimitiveParams['expand'],
-  out: TensorSpec,
-): Program {
-  return stridedCopyProgram(ctx, 'expand', expandPlan(inputs[0]!, params, out));
-}
-
-export function sliceProgram(
-  ctx: ProgramContext,
-  inputs: readonly TensorSpec[],
-  params: PrimitiveParams['slice'],
-  out: TensorSpec,
-): Program {
-  return stridedCopyProgram(ctx, 'slice', slicePlan(inputs[0]!, params, out));
-}
-
-export function flipProgram(
-  ctx: ProgramContext,
-  inputs: readonly TensorSpec[],
-  params: PrimitiveParams['flip'],
-  out: TensorSpec,
-): Program {
-  return stridedCopyProgram(ctx, 'flip', flipPlan(inputs[0]!, params, out));
-}
-
 /** The fill value's 32-bit pattern as the CPU backend would store it for `dtype`. */
 function fillBits(value: number, dtype: TensorSpec['dtype']): number {
   if (dtype === 'float32') return new Uint32Array(new Float32Array([value]).buffer)[0]!;
@@ -198,7 +162,7 @@ export function padProgram(
 }
 
 /** One concat dispatch: which inputs it reads and the program. */
-export interface ConcatPart {
+interface ConcatPart {
   readonly inputs: readonly number[];
   readonly program: Program;
 }

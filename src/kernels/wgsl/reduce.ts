@@ -50,7 +50,7 @@ export type ReduceVariant = 'serial' | 'tree' | 'split';
  * - CPU rasterisers (slow barriers): serial;
  * - otherwise: serial when the outputs alone fill the device, else the workgroup tree.
  */
-export function chooseReduceVariant(ctx: ProgramContext, plan: ReducePlan): ReduceVariant {
+function chooseReduceVariant(ctx: ProgramContext, plan: ReducePlan): ReduceVariant {
   const { nOut, nRed } = plan;
   if (nRed <= 64) return 'serial';
   if (nRed > MAX_LOOP_ITERATIONS / 2) return 'split';
@@ -61,7 +61,7 @@ export function chooseReduceVariant(ctx: ProgramContext, plan: ReducePlan): Redu
 }
 
 /** Partial results per output of the split variant (chunks stay within the loop budget). */
-export function splitCount(nOut: number, nRed: number): number {
+function splitCount(nOut: number, nRed: number): number {
   const wanted = Math.max(1, Math.min(1024, Math.ceil(nRed / 256), Math.ceil(4096 / Math.max(nOut, 1))));
   return Math.max(wanted, Math.ceil(nRed / (MAX_LOOP_ITERATIONS / 2)));
 }
@@ -89,14 +89,14 @@ function combine(op: ReduceOp, t: WgslScalar, a: string, b: string): string {
   return `${op}(${a}, ${b})`;
 }
 
-export interface ReducePlan {
+interface ReducePlan {
   readonly nOut: number;
   readonly nRed: number;
   readonly kept: { shape: number[]; strides: number[] };
   readonly red: { shape: number[]; strides: number[] };
 }
 
-export function reducePlan(shape: readonly number[], axes: readonly number[]): ReducePlan {
+function reducePlan(shape: readonly number[], axes: readonly number[]): ReducePlan {
   const s = contiguousStrides(shape);
   const keptIdx = shape.map((_, d) => d).filter((d) => !axes.includes(d));
   const redIdx = shape.map((_, d) => d).filter((d) => axes.includes(d));
@@ -116,7 +116,7 @@ export function reducePlan(shape: readonly number[], axes: readonly number[]): R
   };
 }
 
-export function reduceProgram(
+function reduceProgram(
   ctx: ProgramContext,
   inputs: readonly TensorSpec[],
   params: PrimitiveParams['reduce'] & { variant?: ReduceVariant },
@@ -314,7 +314,7 @@ fn better(va : i32, ia : u32, vb : i32, ib : u32) -> bool {
 }
 
 /** One pass of a reduction: reads the input or the partials, writes the partials or the output. */
-export interface ReduceStep {
+interface ReduceStep {
   readonly program: Program;
   readonly src: 'input' | 'partials';
   readonly dst: 'partials' | 'output';
