@@ -2,6 +2,7 @@ import { fail, fmtShape } from '../errors.js';
 import { Generator, getDefaultGenerator } from '../random/generator.js';
 import { noGrad, tensorFromArray, tidy } from '../tensor/engine.js';
 import { full } from '../tensor/ops/index.js';
+import { sizeOf } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 /** Float dtypes parameters can have. */
@@ -44,7 +45,7 @@ function checkDims(op: string, shape: readonly number[], min: number): void {
  */
 export function fans(shape: readonly number[]): { fanIn: number; fanOut: number } {
   checkDims('fans', shape, 2);
-  const rf = shape.slice(2).reduce((a, b) => a * b, 1);
+  const rf = sizeOf(shape.slice(2));
   return { fanIn: shape[1]! * rf, fanOut: shape[0]! * rf };
 }
 
@@ -147,7 +148,7 @@ export function kaimingNormal(shape: readonly number[], opts: KaimingOptions = {
 export function orthogonal(shape: readonly number[], gain = 1, opts: InitOptions = {}): Tensor {
   checkDims('orthogonal', shape, 2);
   const rows = shape[0]!;
-  const cols = shape.slice(1).reduce((a, b) => a * b, 1);
+  const cols = sizeOf(shape.slice(1));
   const g = gen(opts);
   // Gaussian draws on the CPU backend (same Philox bits as any backend would give).
   const flat = noGrad(() =>

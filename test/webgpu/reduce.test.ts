@@ -10,17 +10,8 @@ import * as T from '../../src/index.js';
 import { argReduceProgram, type ReduceVariant, reduceSteps } from '../../src/kernels/wgsl/reduce.js';
 import type { DType, TypedArray } from '../../src/tensor/dtype.js';
 import type { ArgReduceOp, ReduceOp } from '../../src/tensor/primitives.js';
-import {
-  firstMismatch,
-  floats,
-  initWebGPU,
-  ints,
-  onCpu,
-  onGpu,
-  releaseWebGPU,
-  shapeArb,
-  sizeOf,
-} from '../helpers/webgpu.js';
+import { sizeOf } from '../../src/tensor/shape.js';
+import { firstMismatch, floats, initWebGPU, ints, onCpu, onGpu, releaseWebGPU, shapeArb } from '../helpers/webgpu.js';
 
 const REDUCE = { sum: T.sum, max: T.max, min: T.min } as const;
 const ARG = { argmax: T.argmax, argmin: T.argmin } as const;

@@ -31,10 +31,10 @@ import { randomUniformProgram } from '../../kernels/wgsl/random.js';
 import { argReduceProgram, reduceSteps } from '../../kernels/wgsl/reduce.js';
 import type { AdamKernelParams, KernelInput, KernelOutput, KernelTable } from '../../tensor/backend.js';
 import type { DType } from '../../tensor/dtype.js';
+import { sizeOf } from '../../tensor/shape.js';
 import type { GpuData } from './buffers.js';
 import type { WebGPURuntime } from './runtime.js';
 
-const sizeOf = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 const spec = (i: KernelInput | KernelOutput): { shape: readonly number[]; dtype: DType } => ({
   shape: i.shape,
   dtype: i.dtype,

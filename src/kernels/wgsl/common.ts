@@ -6,6 +6,7 @@
 
 import { fail } from '../../errors.js';
 import type { DType } from '../../tensor/dtype.js';
+import { stridesOf } from '../../tensor/shape.js';
 import { grid1d, type ProgramContext } from './program.js';
 
 export type WgslScalar = 'f32' | 'i32' | 'u32';
@@ -142,20 +143,9 @@ export function coalesce(
   return { shape: outShape, strides: outStrides };
 }
 
-/** Row-major strides of `shape`. */
-export function contiguousStrides(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i]!;
-  }
-  return s;
-}
-
 /** Strides of `inShape` read along `outShape` (NumPy broadcasting): 0 on broadcast axes. */
 export function broadcastStrides(inShape: readonly number[], outShape: readonly number[]): number[] {
-  const s = contiguousStrides(inShape);
+  const s = stridesOf(inShape);
   const lead = outShape.length - inShape.length;
   return outShape.map((_, i) => (i < lead || inShape[i - lead] === 1 ? 0 : s[i - lead]!));
 }

@@ -16,12 +16,12 @@
 
 import { fail, fmtShape } from '../../errors.js';
 import type { BinaryOp, CompareOp, PrimitiveParams, UnaryOp } from '../../tensor/primitives.js';
+import { shapesEqual, sizeOf, stridesOf } from '../../tensor/shape.js';
 import {
   bindings,
   broadcastStrides,
   checkIndexable,
   coalesce,
-  contiguousStrides,
   launch1d,
   main1d,
   type TensorSpec,
@@ -35,10 +35,6 @@ import { mathLib } from './math.js';
 import type { Program, ProgramContext } from './program.js';
 
 export type { TensorSpec } from './common.js';
-
-const sizeOf = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
-const sameShape = (a: readonly number[], b: readonly number[]): boolean =>
-  a.length === b.length && a.every((d, i) => d === b[i]);
 
 /** Helpers declared in elementwise shaders (besides math.ts). */
 const LOCAL_FNS = `
@@ -160,7 +156,7 @@ function elementwiseProgram(
   const wg = workgroupSize(ctx);
   const lib = mathLib(['consts', ...def.libs]) + LOCAL_FNS;
   const u = new UniformStruct();
-  const full = operands.map((o) => sameShape(o.shape, out.shape) || sizeOf(o.shape) === n);
+  const full = operands.map((o) => shapesEqual(o.shape, out.shape) || sizeOf(o.shape) === n);
   const scalar = operands.map((o, k) => !full[k] && sizeOf(o.shape) === 1);
   let body: string;
   let variant: string;
@@ -185,7 +181,7 @@ function elementwiseProgram(
       body += `  out[gid] = ${def.expr(operands.map((_, k) => `v${k}`))};\n`;
     }
   } else {
-    const outStrides = contiguousStrides(out.shape);
+    const outStrides = stridesOf(out.shape);
     const c = coalesce(out.shape, [outStrides, ...operands.map((o) => broadcastStrides(o.shape, out.shape))]);
     const rank = c.shape.length;
     const x4 = rank >= 1 && c.shape[rank - 1]! % 4 === 0;

@@ -15,6 +15,7 @@
 
 import { fail } from '../../errors.js';
 import type { PrimitiveParams } from '../../tensor/primitives.js';
+import { sizeOf } from '../../tensor/shape.js';
 import {
   bindings,
   checkIndexable,
@@ -27,8 +28,6 @@ import {
   workgroupSize,
 } from './common.js';
 import type { Program, ProgramContext } from './program.js';
-
-const sizeOf = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
 export function gatherProgram(
   ctx: ProgramContext,

@@ -21,6 +21,7 @@
 
 import type { DType } from '../../tensor/dtype.js';
 import type { PrimitiveParams } from '../../tensor/primitives.js';
+import { sizeOf } from '../../tensor/shape.js';
 import {
   type Activation,
   activationExpr,
@@ -159,7 +160,7 @@ export function stridedGemmProgram(ctx: ProgramContext, g0: StridedGemm, opts: M
     };
   }
   const { m: M, n: N, k: K, transA, transB } = g;
-  const Z = g.batch.reduce((a, b) => a * b, 1);
+  const Z = sizeOf(g.batch);
   const nb = g.batch.length;
   const all4 = (s: readonly number[]) => s.every((v) => v % 4 === 0);
   const layout0 = opts.layout ?? chooseLayout(ctx, M, N, Z, Math.ceil(K / 4), K, {});
@@ -369,7 +370,7 @@ function smemGemmProgram(
     throw new Error('smem matmul does not fit the device limits');
   }
   const { m: M, n: N, k: K, transA, transB } = g;
-  const Z = g.batch.reduce((a, b) => a * b, 1);
+  const Z = sizeOf(g.batch);
   const nb = g.batch.length;
   const hasBias = f.epi?.bias === true;
   const act = f.epi?.activation ?? 'none';

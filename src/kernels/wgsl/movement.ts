@@ -7,12 +7,12 @@
  */
 
 import type { PrimitiveParams } from '../../tensor/primitives.js';
+import { sizeOf, stridesOf } from '../../tensor/shape.js';
 import {
   bindings,
   broadcastStrides,
   checkIndexable,
   coalesce,
-  contiguousStrides,
   launch1d,
   main1d,
   type TensorSpec,
@@ -21,8 +21,6 @@ import {
   workgroupSize,
 } from './common.js';
 import type { Program, ProgramContext } from './program.js';
-
-const sizeOf = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
 /** A strided gather after coalescing: out[i] = in[base + sum_d c_d(i) * strides[d]] over `shape`. */
 export interface StridedPlan {
@@ -33,7 +31,7 @@ export interface StridedPlan {
 }
 
 function stridedPlan(outShape: readonly number[], inStrides: readonly number[], base: number): StridedPlan {
-  const c = coalesce(outShape, [contiguousStrides(outShape), inStrides]);
+  const c = coalesce(outShape, [stridesOf(outShape), inStrides]);
   return { shape: c.shape, strides: c.strides[1]!, base, size: sizeOf(outShape) };
 }
 
@@ -81,7 +79,7 @@ export function stridedCopyProgram(ctx: ProgramContext, name: string, p: Strided
 }
 
 export function permutePlan(x: TensorSpec, params: PrimitiveParams['permute'], out: TensorSpec): StridedPlan {
-  const s = contiguousStrides(x.shape);
+  const s = stridesOf(x.shape);
   return stridedPlan(
     out.shape,
     params.perm.map((p) => s[p]!),
@@ -94,7 +92,7 @@ export function expandPlan(x: TensorSpec, _params: PrimitiveParams['expand'], ou
 }
 
 export function slicePlan(x: TensorSpec, params: PrimitiveParams['slice'], out: TensorSpec): StridedPlan {
-  const s = contiguousStrides(x.shape);
+  const s = stridesOf(x.shape);
   const base = params.starts.reduce((acc, st, d) => acc + st * s[d]!, 0);
   return stridedPlan(
     out.shape,
@@ -104,7 +102,7 @@ export function slicePlan(x: TensorSpec, params: PrimitiveParams['slice'], out: 
 }
 
 export function flipPlan(x: TensorSpec, params: PrimitiveParams['flip'], out: TensorSpec): StridedPlan {
-  const s = contiguousStrides(x.shape);
+  const s = stridesOf(x.shape);
   let base = 0;
   const strides = s.map((st, d) => {
     if (!params.axes.includes(d)) return st;
@@ -133,7 +131,7 @@ export function padProgram(
   const wg = workgroupSize(ctx);
   const rank = out.shape.length;
   const stepped = params.steps.some((s) => s !== 1);
-  const xs = contiguousStrides(x.shape);
+  const xs = stridesOf(x.shape);
   const u = new UniformStruct().u32('n', n).u32('fill', fillBits(params.value, out.dtype));
   for (let d = 0; d < rank; d++) {
     u.u32(`sh${d}`, out.shape[d]!)

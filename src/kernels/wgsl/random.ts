@@ -7,10 +7,9 @@
 
 import { fail } from '../../errors.js';
 import type { PrimitiveParams } from '../../tensor/primitives.js';
+import { sizeOf } from '../../tensor/shape.js';
 import { bindings, checkIndexable, launch1d, main1d, type TensorSpec, UniformStruct, workgroupSize } from './common.js';
 import type { Program, ProgramContext } from './program.js';
-
-const sizeOf = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
 const PHILOX = `
 fn mulhi(a : u32, b : u32) -> u32 {

@@ -21,11 +21,11 @@
 
 import { fail } from '../../errors.js';
 import type { PrimitiveParams, ReduceOp } from '../../tensor/primitives.js';
+import { sizeOf, stridesOf } from '../../tensor/shape.js';
 import {
   bindings,
   checkIndexable,
   coalesce,
-  contiguousStrides,
   MAX_LOOP_ITERATIONS,
   main1d,
   type TensorSpec,
@@ -38,8 +38,6 @@ import {
 import { mathLib } from './math.js';
 import type { Program, ProgramContext } from './program.js';
 import { grid1d } from './program.js';
-
-const sizeOf = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
 export type ReduceVariant = 'serial' | 'tree' | 'split';
 
@@ -97,7 +95,7 @@ interface ReducePlan {
 }
 
 function reducePlan(shape: readonly number[], axes: readonly number[]): ReducePlan {
-  const s = contiguousStrides(shape);
+  const s = stridesOf(shape);
   const keptIdx = shape.map((_, d) => d).filter((d) => !axes.includes(d));
   const redIdx = shape.map((_, d) => d).filter((d) => axes.includes(d));
   const k = coalesce(
