@@ -1,6 +1,6 @@
 import { valueAndGrad } from '../autograd/transforms.js';
 import { loadCheckpoint } from '../checkpoint/checkpoint.js';
-import { epochBatches, gatherHost } from '../data/batching.js';
+import { epochBatches } from '../data/batching.js';
 import type { ImageDataset } from '../data/dataset.js';
 import { subset } from '../data/dataset.js';
 import { loadFashionMnist } from '../data/fashion.js';
@@ -277,7 +277,7 @@ export async function trainClassifier(
     let sum = 0;
     const batches = await epochBatches(train.count, { batchSize: cfg.batchSize, generator: shuffleRng! });
     for (const idx of batches) {
-      const host = gatherHost(train, idx);
+      const host = subset(train, idx);
       const shape = { count: idx.length, channels: train.channels, height: train.height, width: train.width };
       if (shift > 0) {
         const r = augRng!.randint(-shift, shift + 1, [2 * idx.length]);
