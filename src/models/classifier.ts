@@ -19,10 +19,10 @@ import { crossEntropy } from '../tensor/ops/losses.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 /**
- * The MNIST classifier of the Stacked-MNIST protocol (objectives.md 7, PacGAN's train_mnist.py,
- * the Keras mnist_cnn example): conv 3x3x32 ReLU, conv 3x3x64 ReLU, maxpool 2, dropout 0.25,
- * flatten (9216), FC 128 ReLU, dropout 0.5, FC 10. Input [N, 1, 28, 28] in [0, 1]; output logits
- * (softmax is applied by the loss and by `predictProbabilities`).
+ * The MNIST classifier of the Stacked-MNIST protocol (../shared/spec/objectives.md 7, PacGAN's
+ * train_mnist.py, the Keras mnist_cnn example): conv 3x3x32 ReLU, conv 3x3x64 ReLU, maxpool 2,
+ * dropout 0.25, flatten (9216), FC 128 ReLU, dropout 0.5, FC 10. Input [N, 1, 28, 28] in [0, 1];
+ * output logits (softmax is applied by the loss and by `predictProbabilities`).
  */
 export function mnistClassifier(opts: { generator?: Generator } = {}): Sequential {
   const g = opts.generator ?? new Generator(0);

@@ -28,14 +28,15 @@ export interface ToyGanConfig {
   std: number;
   /** Samples drawn (from fixed latents) for the metrics and plots. */
   evalSamples: number;
-  /** High-quality threshold in std (objectives.md 8.1). */
+  /** High-quality threshold in std (../shared/spec/objectives.md 8.1). */
   threshold: number;
 }
 
 /**
- * Defaults: PresGAN's ring (presgan.md 10.7: 8 Gaussians, radius 2, std 0.02; 3 fully connected
- * tanh layers; latent dimension 10; Adam with beta1 = 0.5), the issue's benchmark networks
- * (G 10-128-128-2, D 2-128-128-1, tanh), batch 64, 2,500 evaluation samples (VEEGAN / PacGAN).
+ * Defaults: PresGAN's ring (../shared/spec/presgan.md 10.7: 8 Gaussians, radius 2, std 0.02; 3
+ * fully connected tanh layers; latent dimension 10; Adam with beta1 = 0.5), the issue's benchmark
+ * networks (G 10-128-128-2, D 2-128-128-1, tanh), batch 64, 2,500 evaluation samples (VEEGAN /
+ * PacGAN).
  */
 export const DEFAULT_TOY_GAN: ToyGanConfig = {
   data: 'ring',
@@ -167,8 +168,9 @@ export interface ToyGanResult {
 }
 
 /**
- * Trains a toy GAN end to end and scores it with the ring/grid metrics (objectives.md 8.1: modes
- * captured and % high-quality samples within `threshold` std).
+ * Trains a toy GAN end to end and scores it with the ring/grid metrics
+ * (../shared/spec/objectives.md 8.1: modes captured and % high-quality samples within `threshold`
+ * std).
  */
 export async function trainToyGan(
   overrides: Partial<ToyGanConfig> = {},
