@@ -57,7 +57,7 @@ export function defaultThreads(): number {
   return Math.max(1, Math.min(4, availableParallelism()));
 }
 
-/** Steps of `tessera demo`: about 10 s on the CPU backend at ~125 iterations/s (2 threads, 2026-12-02). */
+/** Steps of `tessera demo` (its running time is recorded in docs/training.md, Results and timings). */
 const DEMO_STEPS = 1200;
 
 const GAN_OPTIONS = {
