@@ -7,7 +7,7 @@
 import { fail } from '../../errors.js';
 import type { DType } from '../../tensor/dtype.js';
 import { stridesOf } from '../../tensor/shape.js';
-import { grid1d, type ProgramContext } from './program.js';
+import { grid1d, type ProgramContext, packUniforms } from './program.js';
 
 export type WgslScalar = 'f32' | 'i32' | 'u32';
 
@@ -64,15 +64,7 @@ export class UniformStruct {
 
   /** The bytes, padded to a multiple of 16. */
   bytes(): ArrayBuffer {
-    const n = Math.max(4, Math.ceil(this.#fields.length / 4) * 4);
-    const buf = new ArrayBuffer(n * 4);
-    const dv = new DataView(buf);
-    this.#fields.forEach(({ type, value }, i) => {
-      if (type === 'u32') dv.setUint32(i * 4, value >>> 0, true);
-      else if (type === 'i32') dv.setInt32(i * 4, value | 0, true);
-      else dv.setFloat32(i * 4, value, true);
-    });
-    return buf;
+    return packUniforms(this.#fields);
   }
 }
 
