@@ -1,8 +1,8 @@
 /**
- * The CPU backend's fused Adam update (the `fusedAdam` hook of src/optim/fused.ts): one pass per
- * parameter instead of about 13 elementwise kernels, each allocating a result. It performs the
- * op path's float32 operations in the same order, rounding after each one as storing it in a
- * Float32Array would (a double operation on float32 inputs, rounded once, is the correctly
+ * The CPU backend's fused Adam update (`fusedAdam` of the Backend contract, src/tensor/backend.ts):
+ * one pass per parameter instead of about 13 elementwise kernels, each allocating a result. It
+ * performs the op path's float32 operations in the same order, rounding after each one as storing
+ * it in a Float32Array would (a double operation on float32 inputs, rounded once, is the correctly
  * rounded float32 operation for + - * / and sqrt), so results are bit-identical to the op path
  * (test/optim/fused-cpu.test.ts). The formulas: src/kernels/wgsl/optim.ts.
  *
