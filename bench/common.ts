@@ -86,10 +86,10 @@ const keepAlive: unknown[] = [];
 let tfjsWebGPU: Promise<TfjsWebGPU> | undefined;
 
 /**
- * Starts tfjs-backend-webgpu on Dawn's OpenGL ES compatibility adapter (see /work/shared/webgpu.md)
- * and makes it tfjs's active backend: Dawn's globals on globalThis, a navigator.gpu shim that asks
- * for the compatibility adapter, requestDevice raised to the adapter's limits, and requiredFeatures
- * flattened and filtered. Started once per process (later calls re-select the same backend).
+ * Starts tfjs-backend-webgpu on Dawn's OpenGL ES compatibility adapter and makes it tfjs's active
+ * backend: Dawn's globals on globalThis, a navigator.gpu shim that asks for the compatibility
+ * adapter, requestDevice raised to the adapter's limits, and requiredFeatures flattened and
+ * filtered. Started once per process (later calls re-select the same backend).
  * Rejects with the reason when it cannot start.
  */
 export async function startTfjsWebGPU(): Promise<TfjsWebGPU> {

@@ -3,9 +3,10 @@
 // Each case is queued `ITERS` times and timed to device completion (backend.sync()); medians of
 // REPS runs after one warm-up. Bandwidth counts bytes read + written once.
 // Run: node --import tsx bench/webgpu-ops.bench.ts
+
+import type { GpuData } from '../src/backend/webgpu/buffers.js';
 import { createWebGPUBackend, type WebGPUBackend } from '../src/backend/webgpu/device.js';
-import type { GpuData } from '../src/backend/webgpu/runtime.js';
-import { webgpuStats } from '../src/backend/webgpu/runtime.js';
+import { webgpuStats } from '../src/backend/webgpu/stats.js';
 import {
   add,
   crossEntropy,

@@ -7,7 +7,6 @@
 // tfjs runs NHWC (its native layout), tessera NCHW.
 // Run: npx tsx -e "import('./bench/webgpu.bench.ts').then(m=>m.run())" (or the bench runner).
 import type * as TF from '@tensorflow/tfjs-core';
-import type { Program } from '../src/backend/webgpu/program.js';
 import {
   getBackend,
   getBackendInfo,
@@ -22,6 +21,8 @@ import {
 } from '../src/index.js';
 import { conv2dBackwardFilterProgram, conv2dBackwardInputProgram, conv2dProgram } from '../src/kernels/wgsl/conv.js';
 import { matmulProgram } from '../src/kernels/wgsl/matmul.js';
+import type { Program } from '../src/kernels/wgsl/program.js';
+import { sizeOf } from '../src/tensor/shape.js';
 import { getHarness, type Harness } from '../test/helpers/dawn-harness.js';
 import { startTfjsWebGPU, type TfjsWebGPU, tfjsWebGPUDone } from './common.js';
 
@@ -70,7 +71,6 @@ async function timeSteps(makers: readonly (() => Promise<Step>)[], reps: number)
 }
 
 const rand = (n: number) => Float32Array.from({ length: n }, () => Math.random() * 2 - 1);
-const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 // ------------------------------------------------------------------ tessera
 
@@ -80,7 +80,7 @@ const CONV_P = { ...CONV, dilation: [1, 1] as [number, number], groups: 1 };
 
 /** Through the public API (what users get): a list of ops run back to back, then sync(). */
 function publicStep(ops: { op: Op; a: number[]; b: number[]; out: number[] }[]): Promise<Step> {
-  const inputs = ops.map(({ a, b }) => [tensor(rand(size(a)), { shape: a }), tensor(rand(size(b)), { shape: b })]);
+  const inputs = ops.map(({ a, b }) => [tensor(rand(sizeOf(a)), { shape: a }), tensor(rand(sizeOf(b)), { shape: b })]);
   let outs: Tensor[] = [];
   return Promise.resolve({
     run() {
@@ -126,7 +126,7 @@ function harnessStep(h: Harness, ops: { op: Op; a: number[]; b: number[]; out: n
         p = conv2dBackwardFilterProgram(h.ctx, [T(a), T(b)], { ...CONV_P, filterShape: out }, T(out));
         break;
     }
-    return h.prepare(p, [rand(size(a)), rand(size(b))], size(out));
+    return h.prepare(p, [rand(sizeOf(a)), rand(sizeOf(b))], sizeOf(out));
   });
   return Promise.resolve({
     run() {

@@ -11,13 +11,13 @@
 export { type GradcheckOptions, type GradcheckResult, gradcheck } from './autograd/gradcheck.js';
 export { gradRules, unbroadcast } from './autograd/rules.js';
 export { type GradOptions, grad, type Tree, valueAndGrad, vjp } from './autograd/transforms.js';
-export type { Backend, BackendMemory, KernelTable } from './backend/backend.js';
+export { cpuBackend } from './backend/cpu.js';
 export { type BackendChoice, getBackendInfo, setBackend } from './backend/select.js';
-export { type WebGPUStats, webgpuStats } from './backend/webgpu/runtime.js';
+export { type WebGPUStats, webgpuStats } from './backend/webgpu/stats.js';
 export * from './checkpoint/index.js';
 export * from './data/index.js';
+export { TesseraError } from './errors.js';
 export * from './hmc/index.js';
-export { cpuBackend } from './kernels/cpu/backend.js';
 export { cpuThreads, setCpuThreads } from './kernels/cpu/threads.js';
 export * from './metrics/index.js';
 export * from './models/index.js';
@@ -36,6 +36,7 @@ export {
   uniform,
 } from './random/generator.js';
 export { philox4x32, uniformBits, wordToUniform } from './random/philox.js';
+export type { Backend, BackendMemory, KernelTable } from './tensor/backend.js';
 export type { DType, TypedArray } from './tensor/dtype.js';
 export {
   dispose,
@@ -48,7 +49,6 @@ export {
   setCheckNumerics,
   tidy,
 } from './tensor/engine.js';
-export { TesseraError } from './tensor/errors.js';
 export * from './tensor/ops/index.js';
 export type { ReduceOptions } from './tensor/ops/reduce.js';
 export type { BinaryOp, CompareOp, PrimitiveName, ReduceOp, UnaryOp } from './tensor/primitives.js';

@@ -10,13 +10,12 @@ import { add, getBackend, memory, mul, setBackend, tanh, tensor, tidy, where } f
 import { tanhFloat32 } from '../src/kernels/cpu/fastmath.js';
 import { broadcastMap, setLoopCodegen } from '../src/kernels/cpu/loops.js';
 import { alloc, recycle } from '../src/kernels/cpu/util.js';
+import { sizeOf } from '../src/tensor/shape.js';
 
 beforeAll(async () => {
   await setBackend('cpu');
 });
 afterEach(() => setLoopCodegen(true));
-
-const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 /** A random shape of rank <= 5 and shapes broadcastable to it (some axes set to 1 or dropped). */
 const broadcastCase = fc
@@ -40,7 +39,7 @@ const broadcastCase = fc
 
 /** Reference: out[i] = f(x_k[index of i broadcast into x_k]) by explicit index arithmetic. */
 function reference(f: (...a: number[]) => number, data: Float64Array[], shapes: number[][], out: number[]): number[] {
-  const n = size(out);
+  const n = sizeOf(out);
   const res: number[] = [];
   for (let i = 0; i < n; i++) {
     const idx: number[] = [];
@@ -67,8 +66,8 @@ describe('CPU broadcasting loops', () => {
       const f = (...a: number[]) => a.reduce((s, v, k) => s + v * (k + 1) ** 2, 0);
       fc.assert(
         fc.property(broadcastCase, ({ out, shapes }) => {
-          const data = shapes.map((s, k) => Float64Array.from({ length: size(s) }, (_, i) => i + 100 * k));
-          const got = new Float64Array(size(out));
+          const data = shapes.map((s, k) => Float64Array.from({ length: sizeOf(s) }, (_, i) => i + 100 * k));
+          const got = new Float64Array(sizeOf(out));
           broadcastMap(
             `test${shapes.length}`,
             f,

@@ -32,6 +32,7 @@ import {
 } from '../src/index.js';
 import { threadStats } from '../src/kernels/cpu/threads.js';
 import { ToyGan } from '../src/models/toy-gan.js';
+import { sizeOf } from '../src/tensor/shape.js';
 
 type Dt = 'float32' | 'float64';
 const EPS: Record<Dt, number> = { float32: 2 ** -24, float64: 2 ** -53 };
@@ -57,8 +58,6 @@ function values(size: number, seed: number, dtype: Dt): Float64Array {
 function make(vals: Float64Array, shape: number[], dtype: Dt): Tensor {
   return tensor(dtype === 'float32' ? new Float32Array(vals) : new Float64Array(vals), { shape, dtype });
 }
-
-const sizeOf = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** A naive result: the exact-ish float64 value and the sum of |terms| for each element. */
 interface Reference {

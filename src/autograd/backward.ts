@@ -1,4 +1,4 @@
-import { fail, fmtShape } from '../tensor/errors.js';
+import { fail, fmtShape } from '../errors.js';
 import { add } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { applyRule } from './rules.js';

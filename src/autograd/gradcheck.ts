@@ -1,7 +1,7 @@
-import { cpuBackend } from '../kernels/cpu/backend.js';
+import { fail, fmtShape } from '../errors.js';
 import { uniformBits, wordToUniform } from '../random/philox.js';
-import { keep, tensorFromArray, tidy } from '../tensor/engine.js';
-import { fail, fmtShape } from '../tensor/errors.js';
+import type { Backend } from '../tensor/backend.js';
+import { backendNamed, keep, tensorFromArray, tidy } from '../tensor/engine.js';
 import { mul, sum } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { grad } from './transforms.js';
@@ -28,8 +28,11 @@ export interface GradcheckResult {
   at: [number, number] | null;
 }
 
+/** The backend gradcheck computes on. */
+const cpu = (): Backend => backendNamed('gradcheck', 'cpu');
+
 function toCpu64(x: Tensor): Tensor {
-  return tensorFromArray(Float64Array.from(x.dataSync()), x.shape, 'float64', cpuBackend);
+  return tensorFromArray(Float64Array.from(x.dataSync()), x.shape, 'float64', cpu());
 }
 
 /**
@@ -65,7 +68,7 @@ export function gradcheck(
           Float64Array.from(bits, (w) => wordToUniform(w) * 2 - 1),
           y.shape,
           'float64',
-          cpuBackend,
+          cpu(),
         ),
       );
     }
@@ -83,7 +86,7 @@ export function gradcheck(
         tidy(() => {
           const p = base.slice();
           p[i] = v;
-          const args = xs.map((t, j) => (j === which ? tensorFromArray(p, x.shape, 'float64', cpuBackend) : t));
+          const args = xs.map((t, j) => (j === which ? tensorFromArray(p, x.shape, 'float64', cpu()) : t));
           return scalarF(...args).dataSync()[0]!;
         });
       out[i] = (evalAt(base[i]! + eps) - evalAt(base[i]! - eps)) / (2 * eps);

@@ -1,6 +1,6 @@
+import { fail, fmtShape } from '../errors.js';
 import { allocArray } from '../tensor/dtype.js';
 import { tensorFromArray } from '../tensor/engine.js';
-import { fail, fmtShape } from '../tensor/errors.js';
 import {
   add,
   broadcastTo,

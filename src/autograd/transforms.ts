@@ -1,6 +1,6 @@
+import { fail, fmtShape } from '../errors.js';
 import { isFloat } from '../tensor/dtype.js';
 import { noGrad, runPrimitive, tensorFromStorage, tidy, treeLeaves, withGrad } from '../tensor/engine.js';
-import { fail, fmtShape } from '../tensor/errors.js';
 import { onesLike, zerosLike } from '../tensor/ops/index.js';
 import { Tensor } from '../tensor/tensor.js';
 import { backward } from './backward.js';

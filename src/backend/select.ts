@@ -1,7 +1,7 @@
-import { cpuBackend } from '../kernels/cpu/backend.js';
+import { fail } from '../errors.js';
+import type { Backend } from '../tensor/backend.js';
 import { getBackend, registeredBackend, useBackend } from '../tensor/engine.js';
-import { fail } from '../tensor/errors.js';
-import type { Backend } from './backend.js';
+import { cpuBackend } from './cpu.js';
 
 export type BackendChoice = 'cpu' | 'webgpu' | 'auto';
 
@@ -21,7 +21,7 @@ export async function setBackend(choice: BackendChoice): Promise<BackendInfo> {
   }
   let backend: Backend | undefined = registeredBackend('webgpu');
   // A destroyed WebGPU backend stays registered; make a fresh one.
-  if (backend !== undefined && (backend as { destroyed?: boolean }).destroyed === true) backend = undefined;
+  if (backend?.destroyed === true) backend = undefined;
   if (backend === undefined) {
     try {
       const { createWebGPUBackend } = await import('./webgpu/device.js');

@@ -9,13 +9,14 @@
  * - generators: metadata `generator/<name>` = JSON of `Generator.getState()`;
  * - user metadata: any other string keys (not starting with 'optimizer/', 'generator/', 'tessera.').
  */
+
+import { fail, fmtShape } from '../errors.js';
 import type { Module } from '../nn/module.js';
 import { flattenTree, type ParamTree, unflattenTree } from '../nn/tree.js';
 import type { OptimizerState } from '../optim/functional.js';
 import { Generator, type GeneratorState } from '../random/generator.js';
 import { castArray, type DType, isFloat } from '../tensor/dtype.js';
 import { tensorFromArray } from '../tensor/engine.js';
-import { fail, fmtShape } from '../tensor/errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { decodeSafetensors, encodeSafetensors, type HostTensor, type SafetensorsContents } from './safetensors.js';
 

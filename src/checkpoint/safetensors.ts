@@ -5,8 +5,10 @@
  * tensor bytes (little-endian, row-major; offsets relative to the start of this byte buffer).
  * Pure byte-level code (no file system), usable in browsers too.
  */
+
+import { fail, fmtShape } from '../errors.js';
 import type { DType, TypedArray } from '../tensor/dtype.js';
-import { fail, fmtShape } from '../tensor/errors.js';
+import { sizeOf } from '../tensor/shape.js';
 
 /** Dtype names in safetensors files this library writes. */
 export type SafetensorsDType = 'F32' | 'F64' | 'I32' | 'BOOL';
@@ -50,7 +52,7 @@ export function encodeSafetensors(
   for (const [name, t] of tensors) {
     if (name === '__metadata__' || name === '') fail(op, `invalid tensor name '${name}'`);
     if (name in header) fail(op, `duplicate tensor name '${name}'`);
-    const n = t.shape.reduce((a, b) => a * b, 1);
+    const n = sizeOf(t.shape);
     if (t.data.length !== n) fail(op, `'${name}' has shape ${fmtShape(t.shape)} but ${t.data.length} values`);
     const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
     header[name] = { dtype: WRITE_DTYPE[t.dtype], shape: [...t.shape], data_offsets: [offset, offset + bytes.length] };

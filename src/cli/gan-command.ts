@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { type ToyGanConfig, trainToyGan } from '../models/toy-gan.js';
-import { densityPlot, linePlot, savePNG, scatterPlot } from '../plot/index.js';
+import { autoRange, densityPlot, linePlot, savePNG, scatterPlot } from '../plot/index.js';
 import type { CliIO } from './main.js';
 import { createProgress, formatDuration } from './progress.js';
 import { makeRunDir, writeReport } from './report.js';
@@ -39,7 +39,8 @@ export async function runGanCommand(
     data: join(dir, 'data.png'),
     losses: join(dir, 'losses.png'),
   };
-  const range = result.plotRange;
+  // One window for every scatter and density plot: the modes and most samples, real and generated.
+  const range = autoRange(Float64Array.from([...result.realSamples, ...result.samples]), result.mixture.means);
   await savePNG(
     files.samples,
     scatterPlot(result.samples, {

@@ -3,12 +3,12 @@ import { realpathSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { type BackendChoice, getBackendInfo, setBackend } from '../backend/select.js';
+import { TesseraError } from '../errors.js';
 import { dataNames } from '../gan/data.js';
 import { objectiveNames } from '../gan/registry.js';
 import { cpuThreads, setCpuThreads } from '../kernels/cpu/threads.js';
 import { resolveClassifierConfig } from '../models/classifier.js';
 import { getBackend } from '../tensor/engine.js';
-import { TesseraError } from '../tensor/errors.js';
 import {
   BACKENDS,
   choiceOption,
@@ -38,7 +38,7 @@ const defaultIO = (): CliIO => ({ out: process.stdout, err: process.stderr });
  * Selects the backend (and the CPU backend's GEMM threads, when given) and prints which
  * backend/adapter was chosen.
  */
-export async function selectBackend(
+async function selectBackend(
   choice: BackendChoice,
   io: CliIO,
   threads?: number,
@@ -217,7 +217,7 @@ export async function main(argv: readonly string[], io: CliIO = defaultIO()): Pr
 }
 
 /** Releases a WebGPU device if one was used (Dawn keeps the process alive otherwise). */
-export function releaseBackend(): void {
+function releaseBackend(): void {
   const b = getBackend();
   if (b.name === 'webgpu') b.destroy();
 }

@@ -1,13 +1,13 @@
 import { Presets, SingleBar } from 'cli-progress';
 
-export interface Progress {
+interface Progress {
   /** Sets the number of finished units and optional extra text (e.g. the current losses). */
   update(done: number, info?: string): void;
   /** Finishes the bar (or prints the last log line). */
   stop(): void;
 }
 
-export interface ProgressOptions {
+interface ProgressOptions {
   /** Output stream (default process.stdout). */
   stream?: NodeJS.WriteStream;
   /** Unit name shown in the rate (default 'it'). */

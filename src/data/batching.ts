@@ -1,8 +1,8 @@
+import { fail } from '../errors.js';
 import type { Generator } from '../random/generator.js';
-import { fail } from '../tensor/errors.js';
 import { tensor } from '../tensor/ops/convert.js';
 import type { Tensor } from '../tensor/tensor.js';
-import { checkDataset, type ImageDataset, imageSize } from './dataset.js';
+import { checkDataset, type ImageDataset, subset } from './dataset.js';
 
 /**
  * A random order of 0..n-1 from the generator (Generator.permutation, read back to the host).
@@ -58,24 +58,9 @@ export interface ImageBatch {
   y: Tensor;
 }
 
-/** Copies the images and labels at `indices` into host arrays. */
-export function gatherHost(ds: ImageDataset, indices: ArrayLike<number>): { images: Float32Array; labels: Int32Array } {
-  const per = imageSize(ds);
-  const images = new Float32Array(indices.length * per);
-  const labels = new Int32Array(indices.length);
-  for (let i = 0; i < indices.length; i++) {
-    const j = indices[i]!;
-    if (!Number.isInteger(j) || j < 0 || j >= ds.count)
-      fail('gatherBatch', `index ${j} is out of range for ${ds.count} images`);
-    images.set(ds.images.subarray(j * per, (j + 1) * per), i * per);
-    labels[i] = ds.labels[j]!;
-  }
-  return { images, labels };
-}
-
 /** Uploads the images and labels at `indices` as tensors on the current backend. */
 export function gatherBatch(ds: ImageDataset, indices: ArrayLike<number>): ImageBatch {
-  const { images, labels } = gatherHost(ds, indices);
+  const { images, labels } = subset(ds, indices, ds.name, 'gatherBatch');
   return {
     x: tensor(images, { shape: [indices.length, ds.channels, ds.height, ds.width] }),
     y: tensor(labels, { shape: [indices.length] }),

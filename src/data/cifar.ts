@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fail } from '../tensor/errors.js';
+import { fail } from '../errors.js';
 import type { ImageDataset } from './dataset.js';
 
 export const CIFAR10_CLASSES = [

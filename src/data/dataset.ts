@@ -1,4 +1,4 @@
-import { fail } from '../tensor/errors.js';
+import { fail } from '../errors.js';
 
 /**
  * A labelled image set held on the host: `images` is [count, channels, height, width] in C order
@@ -33,15 +33,17 @@ export function checkDataset(op: string, ds: ImageDataset): void {
   if (ds.labels.length !== ds.count) fail(op, `${ds.name}: ${ds.count} images but ${ds.labels.length} labels`);
 }
 
-/** A new dataset holding the images at `indices` (in that order). */
-export function subset(ds: ImageDataset, indices: ArrayLike<number>, name = ds.name): ImageDataset {
+/**
+ * A new dataset holding the images at `indices` (in that order), copied on the host; `op` is the
+ * name errors give (gatherBatch, for one).
+ */
+export function subset(ds: ImageDataset, indices: ArrayLike<number>, name = ds.name, op = 'subset'): ImageDataset {
   const per = imageSize(ds);
   const images = new Float32Array(indices.length * per);
   const labels = new Int32Array(indices.length);
   for (let i = 0; i < indices.length; i++) {
     const j = indices[i]!;
-    if (!Number.isInteger(j) || j < 0 || j >= ds.count)
-      fail('subset', `index ${j} is out of range for ${ds.count} images`);
+    if (!Number.isInteger(j) || j < 0 || j >= ds.count) fail(op, `index ${j} is out of range for ${ds.count} images`);
     images.set(ds.images.subarray(j * per, (j + 1) * per), i * per);
     labels[i] = ds.labels[j]!;
   }

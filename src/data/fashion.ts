@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { fail } from '../tensor/errors.js';
+import { fail } from '../errors.js';
 import type { ImageDataset } from './dataset.js';
 import { readIdx } from './idx.js';
 

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
-import { fail } from '../tensor/errors.js';
+import { fail } from '../errors.js';
+import { sizeOf } from '../tensor/shape.js';
 
 /** Element types of the IDX format (the third byte of the magic number). */
 export type IdxType = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
@@ -47,7 +48,7 @@ export function parseIdx(input: Uint8Array): IdxArray {
   if (bytes.length < headerBytes) fail(op, `header declares ${rank} dimensions but the file has ${bytes.length} bytes`);
   const shape: number[] = [];
   for (let i = 0; i < rank; i++) shape.push(view.getUint32(4 + 4 * i, false));
-  const count = shape.reduce((a, b) => a * b, 1);
+  const count = sizeOf(shape);
   const need = headerBytes + count * width;
   if (bytes.length < need) {
     fail(op, `shape [${shape.join(',')}] of ${type} needs ${need} bytes, the file has ${bytes.length} (truncated?)`);
@@ -104,7 +105,7 @@ export function encodeIdx(type: IdxType, shape: readonly number[], values: Array
   const entry = Object.entries(TYPES).find(([, v]) => v[0] === type)!;
   const code = Number(entry[0]);
   const width = entry[1][1];
-  const count = shape.reduce((a, b) => a * b, 1);
+  const count = sizeOf(shape);
   if (values.length !== count)
     fail('encodeIdx', `shape [${shape.join(',')}] needs ${count} values, got ${values.length}`);
   const header = 4 + 4 * shape.length;

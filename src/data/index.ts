@@ -2,7 +2,6 @@ export {
   type BatchOptions,
   epochBatches,
   gatherBatch,
-  gatherHost,
   type ImageBatch,
   iterateBatches,
   shuffledIndices,

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
-import { fail } from '../tensor/errors.js';
+import { fail } from '../errors.js';
 import type { ImageDataset } from './dataset.js';
 
 export type Split = 'train' | 'test' | 'all';

@@ -1,6 +1,6 @@
+import { fail } from '../errors.js';
 import { Generator } from '../random/generator.js';
 import { tidy } from '../tensor/engine.js';
-import { fail } from '../tensor/errors.js';
 import { tensor } from '../tensor/ops/convert.js';
 import { add, cos, mul, sin, sub } from '../tensor/ops/elementwise.js';
 import { take } from '../tensor/ops/indexing.js';
@@ -9,8 +9,8 @@ import type { Tensor } from '../tensor/tensor.js';
 
 /**
  * An equally weighted mixture of axis-aligned Gaussians: the synthetic benchmarks of
- * objectives.md section 8. `std[d]` is the standard deviation along dimension d (0 means the
- * coordinate is constant, as in the 1200-D set).
+ * ../shared/spec/objectives.md section 8. `std[d]` is the standard deviation along dimension d (0
+ * means the coordinate is constant, as in the 1200-D set).
  */
 export interface GaussianMixture {
   name: string;

@@ -1,4 +1,4 @@
-import { fail } from '../tensor/errors.js';
+import { fail } from '../errors.js';
 import { checkDataset, type ImageDataset } from './dataset.js';
 
 /** Maps values from [0, 1] to [-1, 1] (2 x - 1), the input range of tanh generators. */

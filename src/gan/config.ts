@@ -2,7 +2,7 @@
 // user overrides given as dotted `key=value` pairs (`--set optimizers.G.lr=1e-4`), type-checked.
 import type { Module } from '../nn/module.js';
 import { Adadelta, Adam, type Optimizer, RMSprop, SGD } from '../optim/optimizers.js';
-import { fail } from '../tensor/errors.js';
+import { fail } from '../errors.js';
 import type { BaseHyper, DataInfo, Objective, OptimizerSpec } from './objective.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

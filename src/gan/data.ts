@@ -12,7 +12,7 @@ import {
 } from '../data/synthetic.js';
 import type { Generator } from '../random/generator.js';
 import { keep, tidy } from '../tensor/engine.js';
-import { fail } from '../tensor/errors.js';
+import { fail } from '../errors.js';
 import { tensor } from '../tensor/ops/convert.js';
 import { add, mul, sub } from '../tensor/ops/elementwise.js';
 import { take } from '../tensor/ops/indexing.js';
@@ -120,15 +120,15 @@ export function stackedSource(ds: ImageDataset): DataSource {
 /** The named data sets: name -> description and factory. */
 const SOURCES: Record<string, { description: string; make(): DataSource | Promise<DataSource> }> = {
   ring: {
-    description: 'PresGAN ring (presgan.md 10.7): 8 Gaussians, radius 2, std 0.02',
+    description: 'PresGAN ring (../shared/spec/presgan.md 10.7): 8 Gaussians, radius 2, std 0.02',
     make: () => mixtureSource('ring', SOURCES.ring!.description, ringMixture({ radius: 2, std: 0.02 })),
   },
   'ring-pacgan': {
-    description: 'PacGAN / VEEGAN ring (objectives.md 8): 8 Gaussians, radius 1, std 0.01',
+    description: 'PacGAN / VEEGAN ring (../shared/spec/objectives.md 8): 8 Gaussians, radius 1, std 0.01',
     make: () => mixtureSource('ring-pacgan', SOURCES['ring-pacgan']!.description, ringMixture()),
   },
   'ring-presgan-code': {
-    description: 'PresGAN official data.py ring (presgan.md 6): 10 Gaussians, radius 3, std 0.05',
+    description: 'PresGAN official data.py ring (../shared/spec/presgan.md 6): 10 Gaussians, radius 3, std 0.05',
     make: () =>
       mixtureSource(
         'ring-presgan-code',
@@ -137,11 +137,11 @@ const SOURCES: Record<string, { description: string; make(): DataSource | Promis
       ),
   },
   grid: {
-    description: 'Grid (objectives.md 8): 25 Gaussians at {-4,-2,0,2,4}^2, std 0.05',
+    description: 'Grid (../shared/spec/objectives.md 8): 25 Gaussians at {-4,-2,0,2,4}^2, std 0.05',
     make: () => mixtureSource('grid', SOURCES.grid!.description, gridMixture()),
   },
   highdim: {
-    description: '1200-D mixture (objectives.md 8, PacGAN): 10 modes, 700 unit-variance dimensions',
+    description: '1200-D mixture (../shared/spec/objectives.md 8, PacGAN): 10 modes, 700 unit-variance dimensions',
     make: () => mixtureSource('highdim', SOURCES.highdim!.description, highDimMixture()),
   },
   circle6: {

@@ -2,7 +2,7 @@
 // squared-L2 distances per example, the batch diagonal-Gaussian KL, applying a player as a constant.
 import { functionalCall } from '../nn/module.js';
 import { mapTree, type ParamTree } from '../nn/tree.js';
-import { fail } from '../tensor/errors.js';
+import { fail } from '../errors.js';
 import { stopGradient } from '../tensor/ops/movement.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { PlayerName, StepContext } from './objective.js';

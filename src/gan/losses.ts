@@ -1,4 +1,4 @@
-// Shared adversarial loss pieces on discriminator logits (objectives.md section 1): the logistic
+// Shared adversarial loss pieces on discriminator logits (../shared/spec/objectives.md section 1): the logistic
 // discriminator loss and the saturating and non-saturating generator losses.
 import { binaryCrossEntropyWithLogits } from '../tensor/ops/losses.js';
 import type { Tensor } from '../tensor/tensor.js';

@@ -4,7 +4,7 @@ import { type DcganImageSize, dcganDiscriminator, dcganGenerator, mlp } from '..
 import { Reshape, Sequential } from '../nn/layers.js';
 import type { Module } from '../nn/module.js';
 import type { Generator } from '../random/generator.js';
-import { fail } from '../tensor/errors.js';
+import { fail } from '../errors.js';
 import type { DataInfo, NetworkHyper } from './objective.js';
 
 /** Elements of one example (2 for the ring, C H W for images). */

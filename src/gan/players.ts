@@ -2,7 +2,7 @@
 // objective state (HMC step size) that checkpoints carry as buffers.
 import type { ForwardOptions } from '../nn/module.js';
 import { Module } from '../nn/module.js';
-import { fail } from '../tensor/errors.js';
+import { fail } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 /**

@@ -1,5 +1,5 @@
 // Every objective by name: adding a method is one file in objectives/ and one line here.
-import { fail } from '../tensor/errors.js';
+import { fail } from '../errors.js';
 import type { BaseHyper, Objective } from './objective.js';
 import { gan } from './objectives/gan.js';
 import { ldmgan } from './objectives/ldmgan.js';

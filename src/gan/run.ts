@@ -2,7 +2,7 @@
 // checkpoint hooks, and the evaluation of the final samples. No file system here: hooks write.
 import { type ModeMetrics, modeMetrics } from '../metrics/modes.js';
 import { getBackend } from '../tensor/engine.js';
-import { fail } from '../tensor/errors.js';
+import { fail } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { disposeLosses, type GanTrainer } from './trainer.js';
 
@@ -106,7 +106,7 @@ export async function runTrainer(trainer: GanTrainer, opts: RunOptions = {}): Pr
   };
 }
 
-/** The mixture metrics a report carries (objectives.md 8.1). */
+/** The mixture metrics a report carries (../shared/spec/objectives.md 8.1). */
 export interface MixtureEvaluation {
   samples: number;
   /** Modes with at least one high-quality sample (VEEGAN / PacGAN rule). */

@@ -8,7 +8,7 @@ import type { ParamTree } from '../nn/tree.js';
 import type { Optimizer } from '../optim/optimizers.js';
 import { Generator } from '../random/generator.js';
 import { keep, noGrad, tidy } from '../tensor/engine.js';
-import { fail } from '../tensor/errors.js';
+import { fail } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
 import { makeOptimizer, resolveHyper } from './config.js';
 import type { DataSource } from './data.js';

@@ -1,4 +1,4 @@
-import { fail } from '../tensor/errors.js';
+import { fail } from '../errors.js';
 import { add, exp, log, mul, sub } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 

@@ -1,4 +1,5 @@
-import { fail, fmtShape } from '../tensor/errors.js';
+import { fail, fmtShape } from '../errors.js';
+import { sizeOf } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 
 /** Draws as a flat row-major array with shape `[draws, chains, ...event]` (what `hmc` returns as `samples`). */
@@ -191,7 +192,7 @@ export function componentChains(samples: SampleArray): Float64Array[][] {
   if (shape.length < 2) fail('diagnostics', `samples must be [draws, chains, ...event], got ${fmtShape(shape)}`);
   const S = shape[0]!;
   const C = shape[1]!;
-  const D = shape.slice(2).reduce((a, b) => a * b, 1);
+  const D = sizeOf(shape.slice(2));
   if (data.length !== S * C * D) fail('diagnostics', `${data.length} values do not fill shape ${fmtShape(shape)}`);
   const out: Float64Array[][] = [];
   for (let j = 0; j < D; j++) {

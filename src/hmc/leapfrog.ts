@@ -1,7 +1,7 @@
 import { vjp } from '../autograd/transforms.js';
+import { fail, fmtShape } from '../errors.js';
 import { allocArray } from '../tensor/dtype.js';
 import { noGrad, tensorFromArray, tidy } from '../tensor/engine.js';
-import { fail, fmtShape } from '../tensor/errors.js';
 import { add, mul, onesLike, reciprocal, square, stopGradient, sum } from '../tensor/ops/index.js';
 import { Tensor } from '../tensor/tensor.js';
 

@@ -1,4 +1,4 @@
-import { fail, fmtShape } from '../tensor/errors.js';
+import { fail, fmtShape } from '../errors.js';
 import { div, mul, neg, reshape, square, stopGradient, sub, sum } from '../tensor/ops/index.js';
 import { Tensor } from '../tensor/tensor.js';
 import { eventAxes } from './leapfrog.js';

@@ -1,7 +1,7 @@
+import { fail, fmtShape } from '../errors.js';
 import { Generator, getDefaultGenerator } from '../random/generator.js';
 import { isFloat } from '../tensor/dtype.js';
 import { getBackend, noGrad, tidy } from '../tensor/engine.js';
-import { fail, fmtShape } from '../tensor/errors.js';
 import {
   add,
   cast,

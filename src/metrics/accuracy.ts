@@ -1,7 +1,7 @@
 import { epochBatches, gatherBatch } from '../data/batching.js';
 import { checkDataset, type ImageDataset } from '../data/dataset.js';
+import { fail } from '../errors.js';
 import { noGrad, tidy } from '../tensor/engine.js';
-import { fail } from '../tensor/errors.js';
 import { argmax } from '../tensor/ops/reduce.js';
 import type { Tensor } from '../tensor/tensor.js';
 

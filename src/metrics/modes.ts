@@ -1,4 +1,4 @@
-import { fail } from '../tensor/errors.js';
+import { fail } from '../errors.js';
 
 /** The modes a sample set is scored against: centres and per-dimension standard deviations. */
 export interface ModeSpec {
@@ -17,7 +17,7 @@ export interface ModeMetricsOptions {
   minHighQuality?: number;
   /**
    * Standard deviation used for dimensions whose std is 0 (the constant coordinates of the 1200-D
-   * set). Default 1, as PacGAN's code does (see objectives.md 8, 1200-D caveats).
+   * set). Default 1, as PacGAN's code does (see ../shared/spec/objectives.md 8, 1200-D caveats).
    */
   zeroStdAs?: number;
 }
@@ -66,10 +66,10 @@ export function flattenSamples(
 }
 
 /**
- * Modes captured and % high-quality samples (objectives.md 8.1): each sample goes to the mode with
- * the smallest standardised distance sqrt(sum_d (x_d - mu_d)^2 / std_d^2); it is high quality when
- * that distance is below `threshold` (3: "within 3 std"); a mode is captured when it has at least
- * `minHighQuality` high-quality samples. Non-finite samples count as low quality.
+ * Modes captured and % high-quality samples (../shared/spec/objectives.md 8.1): each sample goes to
+ * the mode with the smallest standardised distance sqrt(sum_d (x_d - mu_d)^2 / std_d^2); it is high
+ * quality when that distance is below `threshold` (3: "within 3 std"); a mode is captured when it
+ * has at least `minHighQuality` high-quality samples. Non-finite samples count as low quality.
  */
 export function modeMetrics(
   samples: ArrayLike<number> | readonly (readonly number[])[],
@@ -152,8 +152,9 @@ export interface StackedModeCount {
 }
 
 /**
- * Stacked-MNIST mode count and KL (objectives.md 7): `labels` holds `channels` class indices per
- * sample (row-major [N, channels]); a mode is one combination (1000 for 3 channels of 10 classes).
+ * Stacked-MNIST mode count and KL (../shared/spec/objectives.md 7): `labels` holds `channels` class
+ * indices per sample (row-major [N, channels]); a mode is one combination (1000 for 3 channels of
+ * 10 classes).
  */
 export function countStackedModes(labels: ArrayLike<number>, channels = 3, classes = 10): StackedModeCount {
   const op = 'countStackedModes';

@@ -1,7 +1,7 @@
 import { loadCheckpoint, saveCheckpoint } from '../checkpoint/checkpoint.js';
+import { fail, fmtShape } from '../errors.js';
 import type { Sequential } from '../nn/layers.js';
 import { noGrad, tidy } from '../tensor/engine.js';
-import { fail, fmtShape } from '../tensor/errors.js';
 import { argmax, softmax } from '../tensor/ops/reduce.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { mnistClassifier } from './classifier.js';

@@ -1,41 +1,28 @@
 import { valueAndGrad } from '../autograd/transforms.js';
 import { loadCheckpoint } from '../checkpoint/checkpoint.js';
-import { epochBatches, gatherHost } from '../data/batching.js';
+import { epochBatches } from '../data/batching.js';
 import type { ImageDataset } from '../data/dataset.js';
 import { subset } from '../data/dataset.js';
 import { loadFashionMnist } from '../data/fashion.js';
 import { loadMnist } from '../data/mnist.js';
 import { shiftImages } from '../data/transforms.js';
+import { fail } from '../errors.js';
 import { type ClassifierEvaluation, evaluateClassifier } from '../metrics/accuracy.js';
-import { Conv2d, Dropout, Flatten, Linear, ReLU, Sequential } from '../nn/layers.js';
-import { functionalCall, Module } from '../nn/module.js';
+import { Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU, Sequential } from '../nn/layers.js';
+import { functionalCall } from '../nn/module.js';
 import { type ParamTree, unflattenTree } from '../nn/tree.js';
 import { Adam } from '../optim/index.js';
 import { Generator } from '../random/generator.js';
 import { getBackend, tidy } from '../tensor/engine.js';
-import { fail } from '../tensor/errors.js';
-import { maxPool2d } from '../tensor/ops/conv.js';
 import { tensor } from '../tensor/ops/convert.js';
 import { crossEntropy } from '../tensor/ops/losses.js';
 import type { Tensor } from '../tensor/tensor.js';
 
-/** Max pooling over k x k windows with stride k, as a layer. */
-export class MaxPool2d extends Module {
-  constructor(readonly kernel: number) {
-    super();
-    if (!Number.isInteger(kernel) || kernel < 1) fail('MaxPool2d', `kernel must be a positive integer, got ${kernel}`);
-  }
-
-  forward(x: Tensor): Tensor {
-    return maxPool2d(x, this.kernel);
-  }
-}
-
 /**
- * The MNIST classifier of the Stacked-MNIST protocol (objectives.md 7, PacGAN's train_mnist.py,
- * the Keras mnist_cnn example): conv 3x3x32 ReLU, conv 3x3x64 ReLU, maxpool 2, dropout 0.25,
- * flatten (9216), FC 128 ReLU, dropout 0.5, FC 10. Input [N, 1, 28, 28] in [0, 1]; output logits
- * (softmax is applied by the loss and by `predictProbabilities`).
+ * The MNIST classifier of the Stacked-MNIST protocol (../shared/spec/objectives.md 7, PacGAN's
+ * train_mnist.py, the Keras mnist_cnn example): conv 3x3x32 ReLU, conv 3x3x64 ReLU, maxpool 2,
+ * dropout 0.25, flatten (9216), FC 128 ReLU, dropout 0.5, FC 10. Input [N, 1, 28, 28] in [0, 1];
+ * output logits (softmax is applied by the loss and by `predictProbabilities`).
  */
 export function mnistClassifier(opts: { generator?: Generator } = {}): Sequential {
   const g = opts.generator ?? new Generator(0);
@@ -290,7 +277,7 @@ export async function trainClassifier(
     let sum = 0;
     const batches = await epochBatches(train.count, { batchSize: cfg.batchSize, generator: shuffleRng! });
     for (const idx of batches) {
-      const host = gatherHost(train, idx);
+      const host = subset(train, idx);
       const shape = { count: idx.length, channels: train.channels, height: train.height, width: train.width };
       if (shift > 0) {
         const r = augRng!.randint(-shift, shift + 1, [2 * idx.length]);

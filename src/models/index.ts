@@ -6,7 +6,6 @@ export {
   DEFAULT_CLASSIFIER,
   type EpochRecord,
   learningRateAt,
-  MaxPool2d,
   mnistClassifier,
   resolveClassifierConfig,
   trainClassifier,

@@ -1,14 +1,13 @@
 import { valueAndGrad } from '../autograd/transforms.js';
 import { type GaussianMixture, gridMixture, ringMixture, sampleMixture } from '../data/synthetic.js';
+import { fail } from '../errors.js';
 import { type ModeMetrics, modeMetrics } from '../metrics/modes.js';
 import { mlp } from '../nn/builders.js';
 import { functionalCall, type Module } from '../nn/module.js';
 import type { ParamTree } from '../nn/tree.js';
 import { Adam } from '../optim/index.js';
-import { autoRange, type Range2D } from '../plot/plots.js';
 import { Generator } from '../random/generator.js';
 import { getBackend, noGrad, tidy } from '../tensor/engine.js';
-import { fail } from '../tensor/errors.js';
 import { binaryCrossEntropyWithLogits } from '../tensor/ops/losses.js';
 import type { Tensor } from '../tensor/tensor.js';
 
@@ -29,14 +28,15 @@ export interface ToyGanConfig {
   std: number;
   /** Samples drawn (from fixed latents) for the metrics and plots. */
   evalSamples: number;
-  /** High-quality threshold in std (objectives.md 8.1). */
+  /** High-quality threshold in std (../shared/spec/objectives.md 8.1). */
   threshold: number;
 }
 
 /**
- * Defaults: PresGAN's ring (presgan.md 10.7: 8 Gaussians, radius 2, std 0.02; 3 fully connected
- * tanh layers; latent dimension 10; Adam with beta1 = 0.5), the issue's benchmark networks
- * (G 10-128-128-2, D 2-128-128-1, tanh), batch 64, 2,500 evaluation samples (VEEGAN / PacGAN).
+ * Defaults: PresGAN's ring (../shared/spec/presgan.md 10.7: 8 Gaussians, radius 2, std 0.02; 3
+ * fully connected tanh layers; latent dimension 10; Adam with beta1 = 0.5), the issue's benchmark
+ * networks (G 10-128-128-2, D 2-128-128-1, tanh), batch 64, 2,500 evaluation samples (VEEGAN /
+ * PacGAN).
  */
 export const DEFAULT_TOY_GAN: ToyGanConfig = {
   data: 'ring',
@@ -164,14 +164,13 @@ export interface ToyGanResult {
   lossesD: number[];
   lossesG: number[];
   finalLosses: { d: number; g: number };
-  /** A plot window that shows the modes and most samples. */
-  plotRange: Range2D;
   timings: { totalSeconds: number; trainSeconds: number; stepsPerSecond: number; evalSeconds: number };
 }
 
 /**
- * Trains a toy GAN end to end and scores it with the ring/grid metrics (objectives.md 8.1: modes
- * captured and % high-quality samples within `threshold` std).
+ * Trains a toy GAN end to end and scores it with the ring/grid metrics
+ * (../shared/spec/objectives.md 8.1: modes captured and % high-quality samples within `threshold`
+ * std).
  */
 export async function trainToyGan(
   overrides: Partial<ToyGanConfig> = {},
@@ -220,7 +219,6 @@ export async function trainToyGan(
     lossesD,
     lossesG,
     finalLosses: { d: lossesD[lossesD.length - 1]!, g: lossesG[lossesG.length - 1]! },
-    plotRange: autoRange(Float64Array.from([...realSamples, ...samples]), gan.mixture.means),
     timings: {
       totalSeconds: (t2 - t0) / 1000,
       trainSeconds: (t1 - t0) / 1000,

@@ -1,5 +1,5 @@
+import { fail, fmtShape } from '../errors.js';
 import type { Generator } from '../random/generator.js';
-import { fail, fmtShape } from '../tensor/errors.js';
 import { reshape } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { type FloatDType, normal, zeros } from './init.js';

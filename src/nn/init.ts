@@ -1,8 +1,8 @@
-import { cpuBackend } from '../kernels/cpu/backend.js';
+import { fail, fmtShape } from '../errors.js';
 import { Generator, getDefaultGenerator } from '../random/generator.js';
-import { getBackend, noGrad, tensorFromArray, tidy, useBackend } from '../tensor/engine.js';
-import { fail, fmtShape } from '../tensor/errors.js';
+import { noGrad, tensorFromArray, tidy } from '../tensor/engine.js';
 import { full } from '../tensor/ops/index.js';
+import { sizeOf } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 /** Float dtypes parameters can have. */
@@ -45,7 +45,7 @@ function checkDims(op: string, shape: readonly number[], min: number): void {
  */
 export function fans(shape: readonly number[]): { fanIn: number; fanOut: number } {
   checkDims('fans', shape, 2);
-  const rf = shape.slice(2).reduce((a, b) => a * b, 1);
+  const rf = sizeOf(shape.slice(2));
   return { fanIn: shape[1]! * rf, fanOut: shape[0]! * rf };
 }
 
@@ -148,17 +148,12 @@ export function kaimingNormal(shape: readonly number[], opts: KaimingOptions = {
 export function orthogonal(shape: readonly number[], gain = 1, opts: InitOptions = {}): Tensor {
   checkDims('orthogonal', shape, 2);
   const rows = shape[0]!;
-  const cols = shape.slice(1).reduce((a, b) => a * b, 1);
-  const target = getBackend();
+  const cols = sizeOf(shape.slice(1));
   const g = gen(opts);
   // Gaussian draws on the CPU backend (same Philox bits as any backend would give).
-  let flat: Float64Array;
-  useBackend(cpuBackend);
-  try {
-    flat = noGrad(() => tidy(() => Float64Array.from(g.normal([rows, cols], 0, 1, { dtype: 'float64' }).dataSync())));
-  } finally {
-    useBackend(target);
-  }
+  const flat = noGrad(() =>
+    tidy(() => Float64Array.from(g.normal([rows, cols], 0, 1, { dtype: 'float64', backend: 'cpu' }).dataSync())),
+  );
   // Work on the tall matrix A [n x k] with n >= k; columns are orthonormalised.
   const tall = rows >= cols;
   const n = tall ? rows : cols;
@@ -190,7 +185,7 @@ export function orthogonal(shape: readonly number[], gain = 1, opts: InitOptions
   for (let r = 0; r < rows; r++) {
     for (let c = 0; c < cols; c++) out[r * cols + c] = gain * (tall ? A[r * k + c]! : A[c * k + r]!);
   }
-  return tensorFromArray(out, shape, dtype, target);
+  return tensorFromArray(out, shape, dtype);
 }
 
 /** PyTorch's default weight init for Linear and Conv layers: kaiming_uniform with a = sqrt(5), i.e. U(-1/sqrt(fanIn), 1/sqrt(fanIn)). */

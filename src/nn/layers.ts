@@ -1,6 +1,6 @@
+import { fail, fmtShape } from '../errors.js';
 import { Generator, getDefaultGenerator } from '../random/generator.js';
 import { noGrad, tidy } from '../tensor/engine.js';
-import { fail, fmtShape } from '../tensor/errors.js';
 import {
   add,
   conv2d,
@@ -9,6 +9,7 @@ import {
   leakyRelu,
   matmul,
   max,
+  maxPool2d,
   mean,
   mul,
   type Pair,
@@ -204,6 +205,18 @@ export class ConvTranspose2d extends ConvLayer {
 
   forward(x: Tensor): Tensor {
     return convTranspose2d(x, this.weight, { ...this.convOptions(x), outputPadding: this.outputPadding });
+  }
+}
+
+/** Max pooling over k x k windows with stride k, as a layer. */
+export class MaxPool2d extends Module {
+  constructor(readonly kernel: number) {
+    super();
+    if (!Number.isInteger(kernel) || kernel < 1) fail('MaxPool2d', `kernel must be a positive integer, got ${kernel}`);
+  }
+
+  forward(x: Tensor): Tensor {
+    return maxPool2d(x, this.kernel);
   }
 }
 

@@ -1,5 +1,6 @@
+import { fail, fmtShape } from '../errors.js';
 import { keep } from '../tensor/engine.js';
-import { fail, fmtShape } from '../tensor/errors.js';
+import { shapesEqual } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
 import { flattenTree, type ParamTree, unflattenTree } from './tree.js';
 
@@ -16,10 +17,6 @@ export interface ForwardOptions {
 
 function checkName(owner: string, name: string): void {
   if (name === '' || name.includes('.')) fail(owner, `names must be non-empty and contain no '.', got '${name}'`);
-}
-
-function sameShape(a: readonly number[], b: readonly number[]): boolean {
-  return a.length === b.length && a.every((d, i) => d === b[i]);
 }
 
 /**
@@ -253,7 +250,7 @@ export abstract class Module {
         continue;
       }
       const old = s[0].get(s[1])!;
-      if (!sameShape(old.shape, t.shape) || old.dtype !== t.dtype) {
+      if (!shapesEqual(old.shape, t.shape) || old.dtype !== t.dtype) {
         problems.push(`'${p}' is ${t.dtype} ${fmtShape(t.shape)}, expected ${old.dtype} ${fmtShape(old.shape)}`);
         continue;
       }
@@ -314,7 +311,7 @@ export abstract class Module {
         problems.push(`unknown parameter '${p}'`);
         continue;
       }
-      if (!sameShape(own.shape, t.shape)) {
+      if (!shapesEqual(own.shape, t.shape)) {
         problems.push(`'${p}' has shape ${fmtShape(t.shape)}, expected ${fmtShape(own.shape)}`);
         continue;
       }

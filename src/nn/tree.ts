@@ -1,4 +1,4 @@
-import { fail, fmtShape } from '../tensor/errors.js';
+import { fail, fmtShape } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
 
 /**

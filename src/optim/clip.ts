@@ -1,8 +1,8 @@
 import type { Tree } from '../autograd/transforms.js';
+import { fail } from '../errors.js';
 import type { Module } from '../nn/module.js';
 import { mapTree, treeTensors } from '../nn/tree.js';
 import { noGrad, tidy } from '../tensor/engine.js';
-import { fail } from '../tensor/errors.js';
 import { abs, add, clamp, div, max, maximum, minimum, mul, pow, sum } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { safeSqrt } from './functional.js';

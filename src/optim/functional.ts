@@ -7,8 +7,8 @@
  * boxes of the PyTorch docs (torch.optim.*), which the stateful classes wrap.
  */
 import type { Tree } from '../autograd/transforms.js';
+import { fail } from '../errors.js';
 import { mapTree } from '../nn/tree.js';
-import { fail } from '../tensor/errors.js';
 import { add, div, gt, maximum, mul, sqrt, square, sub, where, zerosLike } from '../tensor/ops/index.js';
 import { Tensor } from '../tensor/tensor.js';
 import { fusedAdamLeaf } from './fused.js';

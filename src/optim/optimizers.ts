@@ -1,7 +1,7 @@
+import { fail, fmtShape } from '../errors.js';
 import type { Module } from '../nn/module.js';
 import { flattenTree, type ParamTree, unflattenTree } from '../nn/tree.js';
 import { keep, noGrad, tidy } from '../tensor/engine.js';
-import { fail, fmtShape } from '../tensor/errors.js';
 import { stopGradient, zerosLike } from '../tensor/ops/index.js';
 import { Tensor } from '../tensor/tensor.js';
 import {

@@ -1,4 +1,4 @@
-import { fail } from '../tensor/errors.js';
+import { fail } from '../errors.js';
 
 /** A learning-rate schedule: the rate to use for the update after `step` updates (0 for the first). */
 export type Schedule = (step: number) => number;

@@ -1,5 +1,5 @@
 import { PNG } from 'pngjs';
-import { fail } from '../tensor/errors.js';
+import { fail } from '../errors.js';
 import { GLYPH_ADVANCE, GLYPH_HEIGHT, GLYPH_WIDTH, glyph } from './font.js';
 
 /** An RGB colour, each channel 0-255. */

@@ -1,5 +1,5 @@
 import { writeFile } from 'node:fs/promises';
-import { fail } from '../tensor/errors.js';
+import { fail } from '../errors.js';
 import { Axes, type AxesOptions, drawAxes, drawFrameAndTicks, MARGIN, PALETTE, viridis } from './axes.js';
 import { BLACK, Canvas, type RGB, textHeight, textWidth, WHITE } from './canvas.js';
 

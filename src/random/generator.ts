@@ -1,6 +1,6 @@
+import { fail } from '../errors.js';
 import type { DType } from '../tensor/dtype.js';
-import { runPrimitive, tensorFromArray } from '../tensor/engine.js';
-import { fail } from '../tensor/errors.js';
+import { backendNamed, runPrimitive, tensorFromArray } from '../tensor/engine.js';
 import { add, cast, cos, floor, log1p, lt, mul, neg, sqrt } from '../tensor/ops/elementwise.js';
 import { checkShape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -14,6 +14,8 @@ export interface GeneratorState {
 
 export interface DrawOptions {
   dtype?: 'float32' | 'float64';
+  /** The backend to draw on, by name (default: the current backend). */
+  backend?: 'cpu' | 'webgpu';
 }
 
 /**
@@ -76,6 +78,7 @@ export class Generator {
       { key: [...this.#key], stream: this.nextStream(), offset: 0 },
       s,
       dtype,
+      opts.backend === undefined ? undefined : backendNamed('uniform', opts.backend),
     );
     if (low === 0 && high === 1) return u;
     return add(mul(u, high - low), low);

@@ -1,19 +1,10 @@
-import { fail } from './errors.js';
+import { fail } from '../errors.js';
 /** Element types a tensor can hold. `bool` is stored one byte per element on the CPU. */
 export type DType = 'float32' | 'float64' | 'int32' | 'bool';
 
 export type TypedArray = Float32Array | Float64Array | Int32Array | Uint8Array;
 
-/** The typed array each dtype is stored in on the CPU (and read back into from the GPU). */
-export type ArrayFor<D extends DType> = D extends 'float32'
-  ? Float32Array
-  : D extends 'float64'
-    ? Float64Array
-    : D extends 'int32'
-      ? Int32Array
-      : Uint8Array;
-
-export const DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'bool'];
+const DTYPES: readonly DType[] = ['float32', 'float64', 'int32', 'bool'];
 
 export function bytesPerElement(dtype: DType): number {
   switch (dtype) {

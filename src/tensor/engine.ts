@@ -1,7 +1,6 @@
-import type { Backend, DataHandle, KernelInput } from '../backend/backend.js';
-import { cpuBackend } from '../kernels/cpu/backend.js';
+import { fail, fmtShape } from '../errors.js';
+import type { Backend, DataHandle, KernelInput } from './backend.js';
 import { bytesPerElement, type DType, isFloat, type TypedArray } from './dtype.js';
-import { fail, fmtShape } from './errors.js';
 import type { PrimitiveName, PrimitiveParams } from './primitives.js';
 import { sizeOf } from './shape.js';
 import { Tensor } from './tensor.js';
@@ -22,7 +21,8 @@ export interface Node<P extends PrimitiveName = PrimitiveName> {
 }
 
 interface EngineState {
-  backend: Backend;
+  /** The current backend; set by the first registerBackend (src/backend/cpu.ts, on import). */
+  backend: Backend | undefined;
   scopes: Set<Tensor>[];
   liveTensors: number;
   gradEnabled: boolean;
@@ -31,7 +31,7 @@ interface EngineState {
 }
 
 const state: EngineState = {
-  backend: cpuBackend,
+  backend: undefined,
   scopes: [],
   liveTensors: 0,
   gradEnabled: true,
@@ -39,11 +39,22 @@ const state: EngineState = {
   nextId: 1,
 };
 
-const registered = new Map<string, Backend>([['cpu', cpuBackend]]);
+const registered = new Map<string, Backend>();
 
 /** The backend new tensors are created on. */
 export function getBackend(): Backend {
-  return state.backend;
+  return (
+    state.backend ?? fail('tensor', 'no backend is registered; import tessera (src/index.ts) or src/backend/cpu.ts')
+  );
+}
+
+/**
+ * Makes `backend` known by its name (for `.to(name)` and `memory()`); the first backend registered
+ * becomes the current one. src/backend/cpu.ts registers the CPU backend when it is imported.
+ */
+export function registerBackend(backend: Backend): void {
+  registered.set(backend.name, backend);
+  state.backend ??= backend;
 }
 
 /** Makes `backend` the one new tensors are created on (see `setBackend` for selection by name). */
@@ -54,6 +65,13 @@ export function useBackend(backend: Backend): void {
 
 export function registeredBackend(name: string): Backend | undefined {
   return registered.get(name);
+}
+
+/** The registered backend called `name`, or a TesseraError naming `op` when there is none. */
+export function backendNamed(op: string, name: 'cpu' | 'webgpu'): Backend {
+  return (
+    registered.get(name) ?? fail(op, `backend '${name}' is not initialised; call await setBackend('${name}') first`)
+  );
 }
 
 export function nextTensorId(): number {
@@ -234,7 +252,7 @@ export function tensorFromArray(
   data: TypedArray,
   shape: readonly number[],
   dtype: DType,
-  backend = state.backend,
+  backend = getBackend(),
 ): Tensor {
   if (!backend.supportsDType(dtype)) {
     fail('tensor', `the ${backend.name} backend does not support dtype ${dtype}`);
@@ -248,7 +266,8 @@ export function tensorFromArray(
 
 /**
  * Runs one primitive: the front end has already validated inputs and computed the output shape
- * and dtype. Records a node for autodiff when an input requires a gradient.
+ * and dtype. Records a node for autodiff when an input requires a gradient. The result lives on
+ * the inputs' backend; a primitive without inputs runs on `backend` (default: the current one).
  */
 export function runPrimitive<P extends PrimitiveName>(
   prim: P,
@@ -256,14 +275,15 @@ export function runPrimitive<P extends PrimitiveName>(
   params: PrimitiveParams[P],
   outShape: readonly number[],
   outDtype: DType,
+  backend?: Backend,
 ): Tensor {
-  let backend: Backend = state.backend;
   // Errors name the user-facing op (`add`, not the `binary` family).
   const opName = typeof (params as { op?: unknown }).op === 'string' ? (params as { op: string }).op : prim;
   for (const t of inputs) {
     t.assertAlive(opName);
     backend = t.backend;
   }
+  backend ??= getBackend();
   for (const t of inputs) {
     if (t.backend !== backend) {
       fail(

@@ -1,4 +1,4 @@
-import { fail, fmtShape } from './errors.js';
+import { fail, fmtShape } from '../errors.js';
 
 export type Shape = readonly number[];
 

@@ -1,8 +1,8 @@
-import type { Backend } from '../backend/backend.js';
+import { fail, fmtShape } from '../errors.js';
+import type { Backend } from './backend.js';
 import type { DType, TypedArray } from './dtype.js';
 import type { Node, Storage } from './engine.js';
 import { nextTensorId, trackTensor, untrackTensor } from './engine.js';
-import { fail, fmtShape } from './errors.js';
 import * as ops from './ops/index.js';
 import type { ReduceOptions } from './ops/reduce.js';
 import { sizeOf, stridesOf } from './shape.js';

@@ -4,8 +4,8 @@
  * The result lands in `globalThis.__tessera` (a promise).
  */
 import { grad } from '../../src/autograd/transforms.js';
+import { cpuBackend } from '../../src/backend/cpu.js';
 import { setBackend } from '../../src/backend/select.js';
-import { cpuBackend } from '../../src/kernels/cpu/backend.js';
 import { tensorFromArray } from '../../src/tensor/engine.js';
 import { conv2d, matmul, sum, tanh } from '../../src/tensor/ops/index.js';
 import type { Tensor } from '../../src/tensor/tensor.js';

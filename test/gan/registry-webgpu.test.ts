@@ -2,7 +2,7 @@
 // tolerance, and a resumed run is bitwise the uninterrupted one on the device too.
 import { afterAll, describe, expect, it } from 'vitest';
 import { objectiveNames } from '../../src/gan/registry.js';
-import { cpuBackend } from '../../src/kernels/cpu/backend.js';
+import { cpuBackend } from '../../src/backend/cpu.js';
 import { getBackend, useBackend } from '../../src/tensor/engine.js';
 import { initWebGPU, releaseWebGPU } from '../helpers/webgpu.js';
 import { runSteps, snapshot, tinyTrainer } from './registry-helpers.js';

@@ -10,7 +10,7 @@ import { functionalCall, type Module } from '../../src/nn/module.js';
 import { flattenTree, type ParamTree } from '../../src/nn/tree.js';
 import { Generator } from '../../src/random/generator.js';
 import { tidy } from '../../src/tensor/engine.js';
-import { TesseraError } from '../../src/tensor/errors.js';
+import { TesseraError } from '../../src/errors.js';
 import { tensor } from '../../src/tensor/ops/convert.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 

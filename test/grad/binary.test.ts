@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import type { Tensor } from '../../src/index.js';
 import * as T from '../../src/index.js';
 import { BINARY_OPS, type BinaryOp } from '../../src/tensor/primitives.js';
+import { sizeOf } from '../../src/tensor/shape.js';
 import {
   type BroadcastPair,
   broadcastPairArb,
@@ -19,7 +20,6 @@ import {
   type ShapedValues,
   shapeArb,
   shapedArb,
-  sizeOfShape,
   valuesArb,
 } from '../helpers/arbitraries.js';
 import { expectGradcheck, runs } from '../helpers/gradcheck.js';
@@ -63,7 +63,7 @@ const binaryFns: Record<BinaryOp, (a: Tensor, b: Tensor) => Tensor> = {
 
 function pairCase(domain: PairValues): fc.Arbitrary<{ shapes: BroadcastPair; a: ShapedValues; b: ShapedValues }> {
   return broadcastPairArb(pairOpts).chain((shapes) =>
-    domain(sizeOfShape(shapes.a), sizeOfShape(shapes.b)).map(([va, vb]) => ({
+    domain(sizeOf(shapes.a), sizeOf(shapes.b)).map(([va, vb]) => ({
       shapes,
       a: { shape: shapes.a, values: va },
       b: { shape: shapes.b, values: vb },
@@ -89,8 +89,8 @@ describe('binary primitives with broadcasting: autodiff vs finite differences', 
             [a, b],
             { label: op },
           );
-          expect(r.analytic[0]!.length).toBe(sizeOfShape(shapes.a));
-          expect(r.analytic[1]!.length).toBe(sizeOfShape(shapes.b));
+          expect(r.analytic[0]!.length).toBe(sizeOf(shapes.a));
+          expect(r.analytic[1]!.length).toBe(sizeOf(shapes.b));
         }),
         runs(25),
       );
@@ -128,9 +128,9 @@ describe('where and cast', () => {
     const arb = broadcastTripleArb({ maxRank: 3, maxSize: 27 }).chain(([c, a, b]) =>
       fc.record({
         c: fc.constant(c),
-        cond: fc.array(fc.boolean(), { minLength: sizeOfShape(c), maxLength: sizeOfShape(c) }),
-        a: valuesArb(sizeOfShape(a)).map((values) => ({ shape: a, values })),
-        b: valuesArb(sizeOfShape(b)).map((values) => ({ shape: b, values })),
+        cond: fc.array(fc.boolean(), { minLength: sizeOf(c), maxLength: sizeOf(c) }),
+        a: valuesArb(sizeOf(a)).map((values) => ({ shape: a, values })),
+        b: valuesArb(sizeOf(b)).map((values) => ({ shape: b, values })),
       }),
     );
     fc.assert(
@@ -179,7 +179,7 @@ describe('where and cast', () => {
 describe('matmul: autodiff vs finite differences', () => {
   it('transpose flags, broadcast batch axes, 1-D operands', () => {
     const arb = matmulCaseArb({ dims: [1, 2, 3, 5] }).chain((mc) =>
-      fc.tuple(fc.constant(mc), valuesArb(sizeOfShape(mc.a)), valuesArb(sizeOfShape(mc.b))),
+      fc.tuple(fc.constant(mc), valuesArb(sizeOf(mc.a)), valuesArb(sizeOf(mc.b))),
     );
     fc.assert(
       fc.property(arb, ([mc, va, vb]) => {
@@ -217,8 +217,8 @@ describe('matmul: autodiff vs finite differences', () => {
 describe('sizes that are not multiples of tile sizes (17, 33)', () => {
   it('matmul and broadcast arithmetic at 17 / 33', () => {
     const arb = matmulCaseArb({ dims: [1, 17, 33], maxBatchRank: 0 })
-      .filter((mc) => sizeOfShape(mc.a) + sizeOfShape(mc.b) <= 600)
-      .chain((mc) => fc.tuple(fc.constant(mc), valuesArb(sizeOfShape(mc.a)), valuesArb(sizeOfShape(mc.b))));
+      .filter((mc) => sizeOf(mc.a) + sizeOf(mc.b) <= 600)
+      .chain((mc) => fc.tuple(fc.constant(mc), valuesArb(sizeOf(mc.a)), valuesArb(sizeOf(mc.b))));
     fc.assert(
       fc.property(arb, ([mc, va, vb]) => {
         expectGradcheck(

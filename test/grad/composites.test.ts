@@ -7,6 +7,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as T from '../../src/index.js';
+import { sizeOf } from '../../src/tensor/shape.js';
 import {
   broadcastableToArb,
   indicesArb,
@@ -15,14 +16,13 @@ import {
   type Shape,
   shapeArb,
   shapedArb,
-  sizeOfShape,
   uniformArb,
   valuesArb,
 } from '../helpers/arbitraries.js';
 import { expectGradcheck, runs } from '../helpers/gradcheck.js';
 
 const shapes = shapeArb({ maxRank: 4, maxSize: 36 });
-const shaped = (shape: Shape, opts = {}) => valuesArb(sizeOfShape(shape), opts).map((values) => ({ shape, values }));
+const shaped = (shape: Shape, opts = {}) => valuesArb(sizeOf(shape), opts).map((values) => ({ shape, values }));
 const reductions = fc.constantFrom<T.Reduction>('mean', 'sum', 'none');
 
 describe('elementwise composites: autodiff vs finite differences', () => {
@@ -185,7 +185,7 @@ describe('losses: autodiff vs finite differences', () => {
         shaped(shape),
         broadcastableToArb(shape).chain((s) => shaped(s)),
         broadcastableToArb(shape).chain((s) =>
-          positiveValuesArb(sizeOfShape(s), { min: 0.3, max: 3 }).map((values) => ({ shape: s, values })),
+          positiveValuesArb(sizeOf(s), { min: 0.3, max: 3 }).map((values) => ({ shape: s, values })),
         ),
         uniformArb(-1, 1),
         uniformArb(0.2, 2),

@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import * as T from '../../src/index.js';
+import { sizeOf } from '../../src/tensor/shape.js';
 import {
   convGeometryArb,
   convOptions,
@@ -14,12 +15,11 @@ import {
   distinctValuesArb,
   poolGeometryArb,
   type Shape,
-  sizeOfShape,
   valuesArb,
 } from '../helpers/arbitraries.js';
 import { expectGradcheck, runs } from '../helpers/gradcheck.js';
 
-const shaped = (shape: Shape) => valuesArb(sizeOfShape(shape)).map((values) => ({ shape, values }));
+const shaped = (shape: Shape) => valuesArb(sizeOf(shape)).map((values) => ({ shape, values }));
 
 describe('convolution primitives: autodiff vs finite differences', () => {
   it('conv2d in input, weight and bias', () => {

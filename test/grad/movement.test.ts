@@ -8,6 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Tensor } from '../../src/index.js';
 import * as T from '../../src/index.js';
+import { sizeOf } from '../../src/tensor/shape.js';
 import {
   axesArb,
   axisArb,
@@ -17,7 +18,6 @@ import {
   type ShapedValues,
   shapeArb,
   shapedArb,
-  sizeOfShape,
   uniformArb,
   valuesArb,
 } from '../helpers/arbitraries.js';
@@ -55,10 +55,10 @@ function scatterCaseArb(indices: 'per source element' | 'per source slice') {
       intArb(1, 4).chain((k) => {
         const srcShape = shape.map((d, i) => (i === axis ? k : d));
         return fc.record({
-          base: valuesArb(sizeOfShape(shape)).map((values) => ({ shape, values })),
-          src: valuesArb(sizeOfShape(srcShape)).map((values) => ({ shape: srcShape, values })),
+          base: valuesArb(sizeOf(shape)).map((values) => ({ shape, values })),
+          src: valuesArb(sizeOf(srcShape)).map((values) => ({ shape: srcShape, values })),
           axis: fc.constant(axis),
-          idx: indicesArb(indices === 'per source element' ? sizeOfShape(srcShape) : k, shape[axis]!),
+          idx: indicesArb(indices === 'per source element' ? sizeOf(srcShape) : k, shape[axis]!),
         });
       }),
     ),
@@ -105,7 +105,7 @@ describe('shape ops: autodiff vs finite differences', () => {
         .tuple(intArb(0, target.length), fc.array(fc.boolean(), { minLength: target.length, maxLength: target.length }))
         .chain(([drop, ones]) => {
           const from = target.map((d, i) => (ones[i] ? 1 : d)).slice(drop);
-          return valuesArb(sizeOfShape(from)).map((values) => ({ x: { shape: from, values }, target }));
+          return valuesArb(sizeOf(from)).map((values) => ({ x: { shape: from, values }, target }));
         }),
     );
     fc.assert(
@@ -194,7 +194,7 @@ describe('joining and splitting: autodiff vs finite differences', () => {
         const parts = sizes.map((k) => shape.map((d, i) => (i === axis ? k : d)));
         return fc.tuple(
           fc.constant(axis),
-          fc.tuple(...parts.map((s) => valuesArb(sizeOfShape(s)).map((values) => ({ shape: s, values })))),
+          fc.tuple(...parts.map((s) => valuesArb(sizeOf(s)).map((values) => ({ shape: s, values })))),
         );
       });
     fc.assert(
@@ -210,7 +210,7 @@ describe('joining and splitting: autodiff vs finite differences', () => {
       fc.tuple(
         intArb(-(shape.length + 1), shape.length),
         fc.array(
-          valuesArb(sizeOfShape(shape)).map((values) => ({ shape, values })),
+          valuesArb(sizeOf(shape)).map((values) => ({ shape, values })),
           { minLength: 1, maxLength: 3 },
         ),
       ),
@@ -286,10 +286,10 @@ describe('gather / scatter: autodiff vs finite differences', () => {
         intArb(1, 4).chain((k) => {
           const idxShape = shape.map((d, i) => (i === axis ? k : d));
           return fc.record({
-            x: valuesArb(sizeOfShape(shape)).map((values) => ({ shape, values })),
+            x: valuesArb(sizeOf(shape)).map((values) => ({ shape, values })),
             axis: fc.constant(axis),
             idxShape: fc.constant(idxShape),
-            idx: indicesArb(sizeOfShape(idxShape), shape[axis]!),
+            idx: indicesArb(sizeOf(idxShape), shape[axis]!),
           });
         }),
       ),
@@ -308,13 +308,13 @@ describe('gather / scatter: autodiff vs finite differences', () => {
     const arb = shapes(1, 3).chain((shape) =>
       fc
         .record({
-          x: valuesArb(sizeOfShape(shape)).map((values) => ({ shape, values })),
+          x: valuesArb(sizeOf(shape)).map((values) => ({ shape, values })),
           axis: axisArb(shape.length),
           idxShape: shapeArb({ maxRank: 2, dims: [1, 2, 3] }),
         })
         .chain((r) => {
           const n = shape[r.axis < 0 ? r.axis + shape.length : r.axis]!;
-          return indicesArb(sizeOfShape(r.idxShape), n).map((idx) => ({ ...r, idx }));
+          return indicesArb(sizeOf(r.idxShape), n).map((idx) => ({ ...r, idx }));
         }),
     );
     fc.assert(

@@ -6,6 +6,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Tensor } from '../../src/index.js';
 import * as T from '../../src/index.js';
+import { sizeOf } from '../../src/tensor/shape.js';
 import {
   axesArb,
   axisArb,
@@ -13,7 +14,6 @@ import {
   type Shape,
   type ShapedValues,
   shapeArb,
-  sizeOfShape,
   valuesArb,
 } from '../helpers/arbitraries.js';
 import { expectGradcheck, runs } from '../helpers/gradcheck.js';
@@ -47,7 +47,7 @@ function reduceCaseArb(values: (n: number) => fc.Arbitrary<Float64Array>, minRed
           ? fc.constantFrom<AxisSpec>(undefined, [])
           : fc.oneof(fc.constant<AxisSpec>(undefined), axisArb(r), axesArb(r, { minLength: 1 }));
       return fc.record({
-        x: values(sizeOfShape(shape)).map((v) => ({ shape, values: v })),
+        x: values(sizeOf(shape)).map((v) => ({ shape, values: v })),
         axis,
         keepdims: fc.boolean(),
       });
@@ -152,7 +152,7 @@ describe('reduction composites: autodiff vs finite differences', () => {
   it('softmax and logSoftmax along a random axis', () => {
     const arb = shapeArb({ minRank: 1, maxRank: 4, maxSize: 36 }).chain((shape) =>
       fc.tuple(
-        valuesArb(sizeOfShape(shape), { min: -4, max: 4 }).map((v) => ({ shape, values: v })),
+        valuesArb(sizeOf(shape), { min: -4, max: 4 }).map((v) => ({ shape, values: v })),
         axisArb(shape.length),
       ),
     );

@@ -10,6 +10,7 @@ import { describe, expect, it } from 'vitest';
 import type { Tensor } from '../../src/index.js';
 import * as T from '../../src/index.js';
 import { UNARY_OPS, type UnaryOp } from '../../src/tensor/primitives.js';
+import { sizeOf } from '../../src/tensor/shape.js';
 import {
   broadcastPairArb,
   convGeometryArb,
@@ -22,14 +23,13 @@ import {
   type Shape,
   type ShapedValues,
   shapeArb,
-  sizeOfShape,
   valuesArb,
 } from '../helpers/arbitraries.js';
 import { expectGradcheck, expectHvpCheck, runs, seededValues, t64 } from '../helpers/gradcheck.js';
 import { expectClose } from '../helpers/tolerance.js';
 
 const shaped = (shape: Shape, values: (n: number) => fc.Arbitrary<Float64Array> = (n) => valuesArb(n)) =>
-  values(sizeOfShape(shape)).map((v): ShapedValues => ({ shape, values: v }));
+  values(sizeOf(shape)).map((v): ShapedValues => ({ shape, values: v }));
 
 /**
  * sum(c * y) + sum(y)^2 / 2: a curved readout with a dense Hessian in y. (The constant c stays alive:
@@ -130,9 +130,9 @@ describe('Hessian-vector products vs finite differences of the gradient', () => 
 
   it('binary maximum / minimum (no ties) with broadcasting', () => {
     const arb = broadcastPairArb({ maxRank: 3, maxSize: 12 }).chain((p) =>
-      distinctValuesArb(sizeOfShape(p.a) + sizeOfShape(p.b)).map((v) => [
-        { shape: p.a, values: v.slice(0, sizeOfShape(p.a)) },
-        { shape: p.b, values: v.slice(sizeOfShape(p.a)) },
+      distinctValuesArb(sizeOf(p.a) + sizeOf(p.b)).map((v) => [
+        { shape: p.a, values: v.slice(0, sizeOf(p.a)) },
+        { shape: p.b, values: v.slice(sizeOf(p.a)) },
       ]),
     );
     fc.assert(
@@ -145,7 +145,7 @@ describe('Hessian-vector products vs finite differences of the gradient', () => 
 
   it('where and cast', () => {
     const arb = small.chain((s) =>
-      fc.tuple(shaped(s), shaped(s), fc.array(fc.boolean(), { minLength: sizeOfShape(s), maxLength: sizeOfShape(s) })),
+      fc.tuple(shaped(s), shaped(s), fc.array(fc.boolean(), { minLength: sizeOf(s), maxLength: sizeOf(s) })),
     );
     fc.assert(
       fc.property(arb, ([a, b, cond]) => {
@@ -166,7 +166,7 @@ describe('Hessian-vector products vs finite differences of the gradient', () => 
   it('reductions sum / max / min and mean / variance / logsumexp / softmax / norm', () => {
     // At least two elements (std of one element is 0, with an infinite derivative).
     const arb = shapeArb({ minRank: 1, maxRank: 3, maxSize: 12 })
-      .filter((s) => sizeOfShape(s) >= 2)
+      .filter((s) => sizeOf(s) >= 2)
       .chain((s) => shaped(s, (n) => distinctValuesArb(n, { spacing: 0.2, awayFromZero: true })));
     fc.assert(
       fc.property(arb, (x) => {
@@ -205,7 +205,7 @@ describe('Hessian-vector products vs finite differences of the gradient', () => 
       fc.property(arb, (x) => {
         const r = x.shape.length;
         const idx = T.tensor(
-          Int32Array.from({ length: sizeOfShape(x.shape) }, (_, i) => (i * 7) % x.shape[r - 1]!),
+          Int32Array.from({ length: sizeOf(x.shape) }, (_, i) => (i * 7) % x.shape[r - 1]!),
           { shape: x.shape, dtype: 'int32' },
         );
         expectHvpCheck(

@@ -8,6 +8,7 @@
  * arbitraries serve the CPU float64 gradient checks and the WebGPU-vs-CPU float32 comparisons.
  */
 import fc from 'fast-check';
+import { sizeOf } from '../../src/tensor/shape.js';
 
 export type Shape = number[];
 
@@ -37,10 +38,6 @@ export function intArb(min: number, max: number): fc.Arbitrary<number> {
   return fc.noBias(fc.integer({ min, max }));
 }
 
-export function sizeOfShape(shape: readonly number[]): number {
-  return shape.reduce((a, b) => a * b, 1);
-}
-
 /** A shape of rank minRank..maxRank (default 0..4) with at most maxSize elements. */
 export function shapeArb(opts: ShapeOptions = {}): fc.Arbitrary<Shape> {
   const { minRank = 0, maxRank = 4, dims = SMALL_DIMS, maxSize = 64 } = opts;
@@ -57,7 +54,7 @@ export function shapeArb(opts: ShapeOptions = {}): fc.Arbitrary<Shape> {
         return v;
       });
     })
-    .filter((s) => sizeOfShape(s) <= maxSize);
+    .filter((s) => sizeOf(s) <= maxSize);
 }
 
 /** NumPy broadcasting of two shapes, written independently of the library (undefined if incompatible). */
@@ -220,7 +217,7 @@ export function shapedArb(
   shapes: fc.Arbitrary<Shape>,
   values: (size: number) => fc.Arbitrary<Float64Array> = (n) => valuesArb(n),
 ): fc.Arbitrary<ShapedValues> {
-  return shapes.chain((shape) => values(sizeOfShape(shape)).map((v) => ({ shape, values: v })));
+  return shapes.chain((shape) => values(sizeOf(shape)).map((v) => ({ shape, values: v })));
 }
 
 /** int32 indices in [0, n) (n >= 1) for `size` positions. */

@@ -1,9 +1,9 @@
 /**
  * A minimal runner for Program builders, independent of the library's WebGPU runtime: creates a
  * Dawn device (core adapter, else the OpenGL ES compatibility adapter), binds uniforms, inputs and
- * output per the contract of src/backend/webgpu/program.ts, dispatches and reads back.
+ * output per the contract of src/kernels/wgsl/program.ts, dispatches and reads back.
  */
-import type { Program, ProgramContext } from '../../src/backend/webgpu/program.js';
+import type { Program, ProgramContext } from '../../src/kernels/wgsl/program.js';
 
 export interface Harness {
   readonly device: GPUDevice;

@@ -11,11 +11,12 @@
  * tensors explicitly (`onCpu`) or copy (`toCpu`).
  */
 import fc from 'fast-check';
+import { cpuBackend } from '../../src/backend/cpu.js';
 import { setBackend } from '../../src/backend/select.js';
 import type { WebGPUBackend } from '../../src/backend/webgpu/device.js';
-import { cpuBackend } from '../../src/kernels/cpu/backend.js';
 import type { DType, TypedArray } from '../../src/tensor/dtype.js';
 import { getBackend, tensorFromArray, useBackend } from '../../src/tensor/engine.js';
+import { sizeOf } from '../../src/tensor/shape.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 
 let pending: Promise<WebGPUBackend | undefined> | null = null;
@@ -173,8 +174,6 @@ export function bools(n: number, seed: number): Uint8Array {
   const r = rng(seed);
   return Uint8Array.from({ length: n }, () => (r() < 0.5 ? 1 : 0));
 }
-
-export const sizeOf = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 
 /**
  * Random shapes of rank 0..maxRank: mostly 2..7, some 1 (broadcast / squeeze cases), some

@@ -38,7 +38,7 @@ if (webgpuProblem !== null) {
 
 /** The WebGPU runtime's own read-back counter, when the backend exports one. */
 async function webgpuReadbacks(): Promise<(() => number) | null> {
-  const path = '../../src/backend/webgpu/runtime.js';
+  const path = '../../src/backend/webgpu/stats.js';
   try {
     const mod = (await import(/* @vite-ignore */ path)) as { webgpuStats?: () => { readbacks: number } };
     const stats = mod.webgpuStats;

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { gridMixture, ringMixture } from '../../src/data/index.js';
 import { countStackedModes, modeMetrics } from '../../src/metrics/index.js';
 
-describe('mode metrics (objectives.md 8.1)', () => {
+describe('mode metrics (../shared/spec/objectives.md 8.1)', () => {
   const ring = ringMixture({ radius: 2, std: 0.02 });
 
   it('all samples at the centres of 3 of 8 modes: 3 captured, 100% high quality', () => {
@@ -62,7 +62,7 @@ describe('mode metrics (objectives.md 8.1)', () => {
   });
 });
 
-describe('Stacked-MNIST mode count (objectives.md 7)', () => {
+describe('Stacked-MNIST mode count (../shared/spec/objectives.md 7)', () => {
   it('counts distinct triples and the KL to uniform over 1000', () => {
     const r = countStackedModes([1, 2, 3, 1, 2, 3, 0, 0, 0, 9, 9, 9]);
     expect(r.modes).toBe(3);

@@ -9,6 +9,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Tensor } from '../../src/index.js';
 import * as T from '../../src/index.js';
+import { sizeOf } from '../../src/tensor/shape.js';
 import {
   broadcastPairArb,
   type ConvGeometry,
@@ -19,7 +20,6 @@ import {
   convTransposeGeometryArb,
   type Shape,
   shapeArb,
-  sizeOfShape,
   valuesArb,
 } from '../helpers/arbitraries.js';
 import { runs, seededValues } from '../helpers/gradcheck.js';
@@ -92,7 +92,7 @@ describe('broadcasting', () => {
       ['ne', (a, b) => T.cast(T.ne(a, b), 'float64'), (x, y) => Number(x !== y)],
     ];
     const arb = broadcastPairArb({ maxRank: 4, maxSize: 64 }).chain((p) =>
-      fc.tuple(fc.constant(p), valuesArb(sizeOfShape(p.a)), valuesArb(sizeOfShape(p.b))),
+      fc.tuple(fc.constant(p), valuesArb(sizeOf(p.a)), valuesArb(sizeOf(p.b))),
     );
     fc.assert(
       fc.property(arb, ([p, va, vb]) => {
@@ -102,7 +102,7 @@ describe('broadcasting', () => {
           for (const [name, f, ref] of fns) {
             const z = f(a, b);
             expect(z.shape).toEqual(p.out);
-            const expected = Array.from({ length: sizeOfShape(p.out) }, (_, i) => {
+            const expected = Array.from({ length: sizeOf(p.out) }, (_, i) => {
               const idx = unravel(i, p.out);
               return ref(va[broadcastIndex(idx, p.a)]!, vb[broadcastIndex(idx, p.b)]!);
             });
@@ -329,7 +329,7 @@ describe('logsumexp and softmax', () => {
       atol: 1e-16,
     });
     const arb = shapeArb({ minRank: 1, maxRank: 3, maxSize: 60 }).chain((s) =>
-      fc.tuple(fc.constant(s), valuesArb(sizeOfShape(s), { min: -1e4, max: 1e4 })),
+      fc.tuple(fc.constant(s), valuesArb(sizeOf(s), { min: -1e4, max: 1e4 })),
     );
     fc.assert(
       fc.property(arb, ([shape, v]) => {
@@ -551,7 +551,7 @@ describe('convolution', () => {
   it('conv2d and convTranspose2d match direct-loop references on random geometries', () => {
     const arb = convGeometryArb({ spatial: [1, 2, 3, 5, 6], maxKernel: 3, maxStride: 3, maxPadding: 2 }).chain((g) => {
       const s = convShapes(g);
-      return fc.tuple(fc.constant(g), valuesArb(sizeOfShape(s.x)), valuesArb(sizeOfShape(s.w)));
+      return fc.tuple(fc.constant(g), valuesArb(sizeOf(s.x)), valuesArb(sizeOf(s.w)));
     });
     fc.assert(
       fc.property(arb, ([g, xv, wv]) => {
@@ -596,12 +596,7 @@ describe('convolution', () => {
   it('conv2dBackwardInput / conv2dBackwardFilter are the adjoints of conv2d: <conv(x, w), y> = <x, dX(y, w)> = <w, dW(x, y)>', () => {
     const arb = convGeometryArb().chain((g) => {
       const s = convShapes(g);
-      return fc.tuple(
-        fc.constant(g),
-        valuesArb(sizeOfShape(s.x)),
-        valuesArb(sizeOfShape(s.w)),
-        valuesArb(sizeOfShape(s.y)),
-      );
+      return fc.tuple(fc.constant(g), valuesArb(sizeOf(s.x)), valuesArb(sizeOf(s.w)), valuesArb(sizeOf(s.y)));
     });
     fc.assert(
       fc.property(arb, ([g, xv, wv, yv]) => {
@@ -1059,7 +1054,7 @@ describe('shapes of reductions against a reference', () => {
     fc.assert(
       fc.property(arb, ([shape, axes, keepdims]) => {
         T.tidy(() => {
-          const v = seededValues(sizeOfShape(shape), shape.length, -1, 1);
+          const v = seededValues(sizeOf(shape), shape.length, -1, 1);
           const x = T.tensor(v, { shape });
           const y = T.sum(x, axes, { keepdims });
           expect(y.shape).toEqual(
@@ -1067,7 +1062,7 @@ describe('shapes of reductions against a reference', () => {
           );
           // Reference: accumulate every element into its output slot.
           const outShape = shape.map((d, i) => (axes.includes(i) ? 1 : d));
-          const ref = new Float64Array(sizeOfShape(outShape));
+          const ref = new Float64Array(sizeOf(outShape));
           for (let i = 0; i < v.length; i++) {
             const idx = unravel(i, shape).map((k, d) => (axes.includes(d) ? 0 : k));
             ref[idx.reduce((acc, k, d) => acc * outShape[d]! + k, 0)]! += v[i]!;

@@ -7,7 +7,6 @@
  */
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { Program, ProgramContext } from '../../src/backend/webgpu/program.js';
 import {
   abs,
   conv2d,
@@ -26,6 +25,8 @@ import {
   conv2dProgram,
 } from '../../src/kernels/wgsl/conv.js';
 import type { GemmLayout } from '../../src/kernels/wgsl/gemm-common.js';
+import type { Program, ProgramContext } from '../../src/kernels/wgsl/program.js';
+import { sizeOf } from '../../src/tensor/shape.js';
 import { type ConvGeometry, convGeometryArb } from '../helpers/arbitraries.js';
 import { getHarness, type Harness, requireAdapter } from '../helpers/dawn-harness.js';
 import { initWebGPU, onCpu, onGpu, releaseWebGPU, xorshiftValues as values } from '../helpers/webgpu.js';
@@ -35,7 +36,6 @@ const enabled = requireAdapter(h, 'WGSL convolution kernels');
 const gpu = await initWebGPU();
 afterAll(releaseWebGPU);
 
-const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 const f32 = (shape: readonly number[]) => ({ shape, dtype: 'float32' as const });
 const f64 = (a: Float32Array, shape: readonly number[]): Tensor => onCpu(Float64Array.from(a), shape, 'float64');
 
@@ -135,8 +135,8 @@ async function check(
       k = g.x[0]! * g.y[2]! * g.y[3]!;
       break;
   }
-  const ins = [values(size(shapes[0]), seed), values(size(shapes[1]), seed + 7919)];
-  const got = await harness.run(p, ins, size(outShape));
+  const ins = [values(sizeOf(shapes[0]), seed), values(sizeOf(shapes[1]), seed + 7919)];
+  const got = await harness.run(p, ins, sizeOf(outShape));
   const A = f64(ins[0]!, shapes[0]);
   const B = f64(ins[1]!, shapes[1]);
   expectWithin(
@@ -274,9 +274,9 @@ describe.skipIf(gpu === undefined)('convolutions through the public API on the W
       fc.asyncProperty(arb, async ({ g: cg, seed }) => {
         const g = fromArb(cg);
         const opts = { stride: g.stride, padding: g.padding, dilation: g.dilation, groups: g.groups };
-        const x = values(size(g.x), seed);
-        const w = values(size(g.w), seed + 1);
-        const dy = values(size(g.y), seed + 2);
+        const x = values(sizeOf(g.x), seed);
+        const w = values(sizeOf(g.w), seed + 1);
+        const dy = values(sizeOf(g.y), seed + 2);
         const tol =
           1e-6 *
           Math.sqrt(Math.max(g.x[0]! * g.y[2]! * g.y[3]!, g.x[1]! * g.w[2]! * g.w[3]!, g.w[0]! * g.w[2]! * g.w[3]!));
@@ -328,10 +328,10 @@ describe.skipIf(gpu === undefined)('convolutions through the public API on the W
     const xs = [4, 128, 8, 8];
     const ws = [128, 64, 4, 4];
     const ys = [4, 64, 16, 16];
-    const x = values(size(xs), 11);
-    const w = values(size(ws), 12);
+    const x = values(sizeOf(xs), 11);
+    const w = values(sizeOf(ws), 12);
     const b = values(64, 13);
-    const r = values(size(ys), 14);
+    const r = values(sizeOf(ys), 14);
     const opts = { stride: 2, padding: 1 };
     const run = (X: Tensor, W: Tensor, B: Tensor, R: Tensor) => {
       const f = (xx: Tensor, ww: Tensor) => sum(mul(convTranspose2d(xx, ww, { ...opts, bias: B }), R));

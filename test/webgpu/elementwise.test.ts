@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as T from '../../src/index.js';
 import type { DType, TypedArray } from '../../src/tensor/dtype.js';
 import type { BinaryOp, CompareOp, UnaryOp } from '../../src/tensor/primitives.js';
+import { sizeOf } from '../../src/tensor/shape.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import {
   shapeArb as anyShape,
@@ -20,7 +21,6 @@ import {
   onCpu,
   onGpu,
   releaseWebGPU,
-  sizeOf,
   type Tolerance,
 } from '../helpers/webgpu.js';
 

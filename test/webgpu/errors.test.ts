@@ -7,8 +7,8 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { createWebGPUBackend } from '../../src/backend/webgpu/device.js';
-import type { Program } from '../../src/backend/webgpu/program.js';
 import * as T from '../../src/index.js';
+import type { Program } from '../../src/kernels/wgsl/program.js';
 import { setCheckNumerics, tensorFromArray } from '../../src/tensor/engine.js';
 import { initWebGPU, onGpu, releaseWebGPU } from '../helpers/webgpu.js';
 

@@ -7,7 +7,8 @@ import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import * as T from '../../src/index.js';
 import type { DType } from '../../src/tensor/dtype.js';
-import { floats, initWebGPU, ints, onCpu, onGpu, releaseWebGPU, rng, shapeArb, sizeOf } from '../helpers/webgpu.js';
+import { sizeOf } from '../../src/tensor/shape.js';
+import { floats, initWebGPU, ints, onCpu, onGpu, releaseWebGPU, rng, shapeArb } from '../helpers/webgpu.js';
 
 const gpu = await initWebGPU();
 afterAll(releaseWebGPU);

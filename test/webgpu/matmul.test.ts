@@ -6,10 +6,11 @@
  */
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { ProgramContext } from '../../src/backend/webgpu/program.js';
 import { abs, matmul, type Tensor } from '../../src/index.js';
 import type { GemmLayout } from '../../src/kernels/wgsl/gemm-common.js';
 import { type MatmulOptions, matmulProgram } from '../../src/kernels/wgsl/matmul.js';
+import type { ProgramContext } from '../../src/kernels/wgsl/program.js';
+import { sizeOf } from '../../src/tensor/shape.js';
 import { matmulCaseArb, TILE_EDGE_DIMS } from '../helpers/arbitraries.js';
 import { getHarness, type Harness, requireAdapter } from '../helpers/dawn-harness.js';
 import { initWebGPU, onCpu, onGpu, releaseWebGPU, xorshiftValues as values } from '../helpers/webgpu.js';
@@ -38,8 +39,6 @@ function expectWithin(
     }
   }
 }
-
-const size = (s: readonly number[]) => s.reduce((a, b) => a * b, 1);
 
 interface Case {
   a: number[];
@@ -74,8 +73,8 @@ async function check(
   const out = outShape(c);
   const k = c.a[c.a.length - (c.transA ? 2 : 1)]!;
   const n = out[out.length - 1]!;
-  const a = values(size(c.a), seed);
-  const b = values(size(c.b), seed + 7919);
+  const a = values(sizeOf(c.a), seed);
+  const b = values(sizeOf(c.b), seed + 7919);
   const bias = values(n, seed + 104729);
   const f32 = (shape: number[]) => ({ shape, dtype: 'float32' as const });
   const p = matmulProgram(
@@ -85,7 +84,7 @@ async function check(
     f32(out),
   );
   const ins = opts.epilogue?.bias === true ? [a, b, bias] : [a, b];
-  const got = await harness.run(p, ins, size(out));
+  const got = await harness.run(p, ins, sizeOf(out));
   // float64 reference on the CPU backend.
   const A = cpu64(a, c.a);
   const B = cpu64(b, c.b);
@@ -310,8 +309,8 @@ describe.skipIf(gpu === undefined)('matmul through the public API on the WebGPU 
         matmulCaseArb({ dims: [1, 2, 3, 4, 5, ...TILE_EDGE_DIMS, 100], maxBatchRank: 2 }),
         fc.integer({ min: 1, max: 1e9 }),
         async (c, seed) => {
-          const a = values(size(c.a), seed);
-          const b = values(size(c.b), seed + 1);
+          const a = values(sizeOf(c.a), seed);
+          const b = values(sizeOf(c.b), seed + 1);
           const opts = { transA: c.transA, transB: c.transB };
           const got = matmul(onGpu(gpu!, a, c.a, 'float32'), onGpu(gpu!, b, c.b, 'float32'), opts);
           expect(got.shape).toEqual(c.out);

@@ -4,7 +4,7 @@
  * and the buffer pool stops creating buffers after the first steps. Also: dispose returns bytes.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { webgpuStats } from '../../src/backend/webgpu/runtime.js';
+import { webgpuStats } from '../../src/backend/webgpu/stats.js';
 import * as T from '../../src/index.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import { initWebGPU, onGpu, releaseWebGPU, rng } from '../helpers/webgpu.js';

@@ -5,10 +5,11 @@
  */
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import { webgpuStats } from '../../src/backend/webgpu/runtime.js';
+import { webgpuStats } from '../../src/backend/webgpu/stats.js';
 import * as T from '../../src/index.js';
 import type { DType, TypedArray } from '../../src/tensor/dtype.js';
 import { padPrimitive } from '../../src/tensor/ops/movement.js';
+import { sizeOf } from '../../src/tensor/shape.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
 import {
   bools,
@@ -20,7 +21,6 @@ import {
   onGpu,
   releaseWebGPU,
   shapeArb,
-  sizeOf,
 } from '../helpers/webgpu.js';
 
 const gpu = await initWebGPU();

@@ -5,8 +5,8 @@
  */
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
+import { cpuBackend } from '../../src/backend/cpu.js';
 import * as T from '../../src/index.js';
-import { cpuBackend } from '../../src/kernels/cpu/backend.js';
 import { uniformBits, wordToUniform } from '../../src/random/philox.js';
 import { runPrimitive, useBackend } from '../../src/tensor/engine.js';
 import type { Tensor } from '../../src/tensor/tensor.js';

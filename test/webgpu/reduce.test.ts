@@ -5,22 +5,13 @@
  */
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
-import type { GpuData } from '../../src/backend/webgpu/runtime.js';
+import type { GpuData } from '../../src/backend/webgpu/buffers.js';
 import * as T from '../../src/index.js';
 import { argReduceProgram, type ReduceVariant, reduceSteps } from '../../src/kernels/wgsl/reduce.js';
 import type { DType, TypedArray } from '../../src/tensor/dtype.js';
 import type { ArgReduceOp, ReduceOp } from '../../src/tensor/primitives.js';
-import {
-  firstMismatch,
-  floats,
-  initWebGPU,
-  ints,
-  onCpu,
-  onGpu,
-  releaseWebGPU,
-  shapeArb,
-  sizeOf,
-} from '../helpers/webgpu.js';
+import { sizeOf } from '../../src/tensor/shape.js';
+import { firstMismatch, floats, initWebGPU, ints, onCpu, onGpu, releaseWebGPU, shapeArb } from '../helpers/webgpu.js';
 
 const REDUCE = { sum: T.sum, max: T.max, min: T.min } as const;
 const ARG = { argmax: T.argmax, argmin: T.argmin } as const;

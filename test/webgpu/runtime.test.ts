@@ -6,8 +6,9 @@
  * memory() accounting.
  */
 import { afterAll, describe, expect, it, vi } from 'vitest';
+import { sizeClass } from '../../src/backend/webgpu/buffers.js';
 import { createWebGPUBackend } from '../../src/backend/webgpu/device.js';
-import { sizeClass, webgpuStats } from '../../src/backend/webgpu/runtime.js';
+import { webgpuStats } from '../../src/backend/webgpu/stats.js';
 import * as T from '../../src/index.js';
 import { unaryProgram } from '../../src/kernels/wgsl/elementwise.js';
 import { tensorFromArray } from '../../src/tensor/engine.js';

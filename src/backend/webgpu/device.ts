@@ -15,13 +15,13 @@
  * drops the reference so the process can exit.
  */
 
+import { fail } from '../../errors.js';
 import { checkFiniteProgram } from '../../kernels/wgsl/check.js';
-import type { AdamKernelParams } from '../../kernels/wgsl/optim.js';
+import type { Backend, BackendMemory, DataHandle } from '../../tensor/backend.js';
 import type { DType, TypedArray } from '../../tensor/dtype.js';
-import { fail } from '../../tensor/errors.js';
-import type { Backend, BackendMemory, DataHandle } from '../backend.js';
+import type { GpuData } from './buffers.js';
 import { webgpuFusedAdam, webgpuKernels } from './kernels.js';
-import { type GpuData, type RuntimeOptions, WebGPURuntime } from './runtime.js';
+import { type RuntimeOptions, WebGPURuntime } from './runtime.js';
 
 export interface WebGPUBackendOptions extends RuntimeOptions {
   /** 'auto' (default): core, then compatibility; or force one of them. */
@@ -44,13 +44,6 @@ export interface WebGPUBackend extends Backend {
   readonly name: 'webgpu';
   readonly runtime: WebGPURuntime;
   readonly adapter: AdapterSummary;
-  readonly destroyed: boolean;
-  /**
-   * The fused Adam update of one float32 parameter (used by src/optim when nothing is being
-   * differentiated): handles of p, g, m, v (, vmax) with `size` elements each -> new handles of
-   * p', m', v' (, vmax'); undefined when the device cannot run it (too few storage bindings).
-   */
-  fusedAdam(inputs: readonly DataHandle[], size: number, params: AdamKernelParams): DataHandle[] | undefined;
 }
 
 interface Found {

@@ -2,6 +2,8 @@
  * The WebGPU kernel table: every primitive maps to a WGSL program builder (src/kernels/wgsl/*)
  * dispatched by the runtime. No CPU fallback: a kernel that cannot run says why.
  */
+
+import { fail, fmtShape } from '../../errors.js';
 import { conv2dBackwardFilterProgram, conv2dBackwardInputProgram, conv2dProgram } from '../../kernels/wgsl/conv.js';
 import {
   binaryProgram,
@@ -23,16 +25,16 @@ import {
   slicePlan,
   stridedCopyProgram,
 } from '../../kernels/wgsl/movement.js';
-import { type AdamKernelParams, adamBindings, adamProgram } from '../../kernels/wgsl/optim.js';
+import { adamBindings, adamProgram } from '../../kernels/wgsl/optim.js';
+import type { Program } from '../../kernels/wgsl/program.js';
 import { randomUniformProgram } from '../../kernels/wgsl/random.js';
 import { argReduceProgram, reduceSteps } from '../../kernels/wgsl/reduce.js';
+import type { AdamKernelParams, KernelInput, KernelOutput, KernelTable } from '../../tensor/backend.js';
 import type { DType } from '../../tensor/dtype.js';
-import { fail, fmtShape } from '../../tensor/errors.js';
-import type { KernelInput, KernelOutput, KernelTable } from '../backend.js';
-import type { Program } from './program.js';
-import type { GpuData, WebGPURuntime } from './runtime.js';
+import { sizeOf } from '../../tensor/shape.js';
+import type { GpuData } from './buffers.js';
+import type { WebGPURuntime } from './runtime.js';
 
-const sizeOf = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
 const spec = (i: KernelInput | KernelOutput): { shape: readonly number[]; dtype: DType } => ({
   shape: i.shape,
   dtype: i.dtype,

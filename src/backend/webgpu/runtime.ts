@@ -1,7 +1,9 @@
 /**
  * The WebGPU runtime: buffers, the buffer pool, batched submission, read-back, the pipeline cache,
  * device-side error flags and deferred error reporting. Kernel builders (src/kernels/wgsl/*) hand
- * it Programs (see program.ts); src/backend/webgpu/kernels.ts maps primitives to builders.
+ * it Programs (see src/kernels/wgsl/program.ts); src/backend/webgpu/kernels.ts maps primitives to
+ * builders. Its parts: buffers.ts (buffers and pools), pipelines.ts (the pipeline cache),
+ * error-word.ts (device-side error codes), stats.ts (counters); this file batches, submits, reads back.
  *
  * Design (measured on Dawn / OpenGL ES / llvmpipe; see docs/webgpu.md):
  * - Buffers come from a pool keyed by a size class (multiples of 16 bytes up to 64 bytes, then
@@ -26,22 +28,14 @@
  * - Uncaptured device errors and device loss are recorded and reported at the next read()/sync();
  *   after a loss, every call fails at once with a clear message instead of hanging.
  */
-import { fail, TesseraError } from '../../tensor/errors.js';
-import type { Program, ProgramContext } from './program.js';
+import { fail, TesseraError } from '../../errors.js';
+import type { Program, ProgramContext } from '../../kernels/wgsl/program.js';
+import { alignUp, BUF, BufferPool, bindSize, type GpuData, sizeClass } from './buffers.js';
+import { ErrorWord } from './error-word.js';
+import { PipelineCache, type PipelineEntry } from './pipelines.js';
+import { counters } from './stats.js';
 
-/** The DataHandle of the WebGPU backend: one GPU buffer per tensor storage. */
-export interface GpuData {
-  readonly buffer: GPUBuffer;
-  /** Bytes of data (elements * 4); may be 0 for empty tensors (the buffer is never empty). */
-  readonly size: number;
-  /** The buffer's byte size (its pool size class). */
-  readonly capacity: number;
-  /** Id of the last batch that references the buffer. */
-  lastUse: number;
-  released: boolean;
-}
-
-export interface RuntimeLimits {
+interface RuntimeLimits {
   readonly maxStorageBufferBindingSize: number;
   readonly maxBufferSize: number;
   readonly maxUniformBufferBindingSize: number;
@@ -74,55 +68,9 @@ export interface RuntimeOptions {
   pooling?: 'classes' | 'exact';
 }
 
-/** Cumulative counters (all runtimes in this process); tests compare before/after. */
-export interface WebGPUStats {
-  /** Read-backs (buffer -> host copies) started: read() calls on non-empty tensors. */
-  readbacks: number;
-  dispatches: number;
-  submits: number;
-  /** Pipelines compiled (cache misses). */
-  compiles: number;
-  /** GPU storage buffers created (pool misses). */
-  buffersCreated: number;
-  /** Storage buffers taken from the pool (pool hits). */
-  poolHits: number;
-  uploads: number;
-}
-
 /** Dispatches per submit (see RuntimeOptions.batchSize). */
-export const DEFAULT_BATCH_SIZE = 16;
-export const SLOW_BARRIERS_BATCH_SIZE = 64;
-
-const stats: WebGPUStats = {
-  readbacks: 0,
-  dispatches: 0,
-  submits: 0,
-  compiles: 0,
-  buffersCreated: 0,
-  poolHits: 0,
-  uploads: 0,
-};
-
-/** A snapshot of the WebGPU counters (read-backs, dispatches, submits, compiles, pool hits). */
-export function webgpuStats(): Readonly<WebGPUStats> {
-  return { ...stats };
-}
-
-interface PipelineEntry {
-  readonly key: string;
-  readonly program: Program;
-  readonly layout: BindingLayout;
-  pipeline: GPUComputePipeline | null;
-  state: 'ready' | 'failed';
-  error: TesseraError | null;
-  /** Settles when validation of a synchronously created pipeline is known. */
-  checked: Promise<void>;
-}
-
-interface BindingLayout {
-  readonly bgl: GPUBindGroupLayout;
-  readonly pl: GPUPipelineLayout;
-}
+const DEFAULT_BATCH_SIZE = 16;
+const SLOW_BARRIERS_BATCH_SIZE = 64;
 
 interface DispatchCmd {
   readonly kind: 'dispatch';
@@ -148,37 +96,7 @@ interface Batch {
   dispatches: number;
 }
 
-interface DeviceErrorInfo {
-  readonly op: string;
-  readonly message: string;
-}
-
-const NO_ERROR = 0xffffffff;
-
-// WebGPU flag values (spec constants), so Node needs no `globals` from the webgpu package.
-const BUF = { MAP_READ: 1, COPY_SRC: 4, COPY_DST: 8, UNIFORM: 64, STORAGE: 128 } as const;
 const MAP_READ_MODE = 1;
-const STAGE_COMPUTE = 4;
-
-/** Size class of a buffer of `bytes` bytes (>= 16). */
-export function sizeClass(bytes: number): number {
-  const b = Math.max(16, Math.ceil(bytes / 16) * 16);
-  if (b <= 64) return b;
-  const p = 2 ** Math.floor(Math.log2(b));
-  const step = p / 4;
-  return Math.ceil(b / step) * step;
-}
-
-const alignUp = (n: number, a: number): number => Math.ceil(n / a) * a;
-
-/** Binding size: the data rounded up to 16 bytes (vec4 arrays need whole vec4s), within the buffer. */
-const bindSize = (d: GpuData): number => Math.min(Math.max(alignUp(d.size, 16), 16), d.capacity);
-
-function numbered(src: string): string {
-  const lines = src.split('\n');
-  const w = String(lines.length).length;
-  return lines.map((l, i) => `${String(i + 1).padStart(w, ' ')} | ${l}`).join('\n');
-}
 
 function envDebug(): number {
   const p = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
@@ -193,34 +111,16 @@ export class WebGPURuntime {
   readonly limits: RuntimeLimits;
   readonly ctx: ProgramContext;
   readonly #batchSize: number;
-  readonly #maxPooledBytes: number;
   readonly #debug: number;
-  readonly #exactPool: boolean;
-
-  readonly #pipelines = new Map<string, PipelineEntry>();
-  readonly #layouts = new Map<string, BindingLayout>();
-  readonly #pool = new Map<number, GPUBuffer[]>();
-  readonly #uniformPool = new Map<number, GPUBuffer[]>();
-  readonly #stagingPool = new Map<number, GPUBuffer[]>();
-  /** Released buffers waiting for the submission of their last batch. */
-  #deferred: GpuData[] = [];
+  readonly #buffers: BufferPool;
+  readonly #pipelines: PipelineCache;
+  readonly #errors: ErrorWord;
 
   #batch: Batch;
   #nextBatchId = 1;
   #lastSubmitted = 0;
 
-  #bytesInUse = 0;
-  #live = 0;
-  #bytesPooled = 0;
-
-  readonly #errWord: GPUBuffer;
-  readonly #errReset: GPUBuffer;
-  #errDirty = false;
-  #nextCode = 1;
-  readonly #codes = new Map<number, DeviceErrorInfo>();
-
   #pendingErrors: TesseraError[] = [];
-  readonly #unchecked = new Set<Promise<void>>();
   #lost: string | null = null;
   #destroyed = false;
 
@@ -251,27 +151,19 @@ export class WebGPURuntime {
     };
     this.#batchSize =
       options.batchSize ?? (options.slowBarriers === true ? SLOW_BARRIERS_BATCH_SIZE : DEFAULT_BATCH_SIZE);
-    this.#maxPooledBytes = options.maxPooledBytes ?? 256 * 1024 * 1024;
     this.#debug = options.debug ?? envDebug();
-    this.#exactPool = options.pooling === 'exact';
     this.#batch = { id: this.#nextBatchId++, cmds: [], dispatches: 0 };
-
-    this.#errWord = device.createBuffer({
-      size: 16,
-      usage: BUF.STORAGE | BUF.COPY_SRC | BUF.COPY_DST,
-      mappedAtCreation: true,
-      label: 'tessera error word',
+    this.#buffers = new BufferPool(device, {
+      maxPooledBytes: options.maxPooledBytes ?? 256 * 1024 * 1024,
+      exact: options.pooling === 'exact',
+      maxBindingSize: l.maxStorageBufferBindingSize,
     });
-    new Uint32Array(this.#errWord.getMappedRange()).fill(NO_ERROR);
-    this.#errWord.unmap();
-    this.#errReset = device.createBuffer({
-      size: 16,
-      usage: BUF.COPY_SRC,
-      mappedAtCreation: true,
-      label: 'tessera error reset',
+    this.#pipelines = new PipelineCache(device, {
+      maxStorageBuffers: l.maxStorageBuffersPerShaderStage,
+      debug: this.#debug,
+      onCompileError: (e) => this.#pendingErrors.unshift(e),
     });
-    new Uint32Array(this.#errReset.getMappedRange()).fill(NO_ERROR);
-    this.#errReset.unmap();
+    this.#errors = new ErrorWord(device);
 
     device.onuncapturederror = (ev: GPUUncapturedErrorEvent) => {
       this.#pendingErrors.push(new TesseraError('webgpu', `device error: ${ev.error.message}`));
@@ -312,189 +204,27 @@ export class WebGPURuntime {
   /** A storage buffer for `bytes` bytes of tensor data; rejects sizes over the binding limit. */
   alloc(bytes: number, op: string): GpuData {
     this.checkAlive(op);
-    const limit = this.limits.maxStorageBufferBindingSize;
-    if (bytes > limit) {
-      fail(
-        op,
-        `the result needs ${bytes} bytes, more than this device's maxStorageBufferBindingSize of ${limit} bytes`,
-      );
-    }
-    let cap = this.#exactPool ? Math.max(16, alignUp(bytes, 16)) : sizeClass(bytes);
-    if (cap > limit) cap = Math.min(alignUp(Math.max(bytes, 16), 16), limit);
-    const free = this.#pool.get(cap);
-    let buffer = free?.pop();
-    if (buffer !== undefined) {
-      this.#bytesPooled -= cap;
-      stats.poolHits++;
-    } else {
-      buffer = this.device.createBuffer({
-        size: cap,
-        usage: BUF.STORAGE | BUF.COPY_SRC | BUF.COPY_DST,
-      });
-      stats.buffersCreated++;
-    }
-    this.#bytesInUse += cap;
-    this.#live++;
-    return { buffer, size: bytes, capacity: cap, lastUse: 0, released: false };
+    return this.#buffers.alloc(bytes, op);
   }
 
   /** Uploads 32-bit words (the caller converts bool to u32). */
   upload(words: Float32Array | Int32Array | Uint32Array, op: string): GpuData {
-    const d = this.alloc(words.byteLength, op);
-    if (words.byteLength > 0) {
-      this.device.queue.writeBuffer(d.buffer, 0, words.buffer, words.byteOffset, words.byteLength);
-      stats.uploads++;
-    }
-    return d;
+    this.checkAlive(op);
+    return this.#buffers.upload(words, op);
   }
 
   /** Returns a tensor's buffer to the pool once the work using it has been submitted. */
   release(d: GpuData): void {
-    if (d.released) return;
-    d.released = true;
-    this.#bytesInUse -= d.capacity;
-    this.#live--;
-    this.#bytesPooled += d.capacity;
-    if (d.lastUse > this.#lastSubmitted) this.#deferred.push(d);
-    else this.#toPool(d);
-  }
-
-  #toPool(d: GpuData): void {
-    if (this.#destroyed) return;
-    if (this.#bytesPooled > this.#maxPooledBytes) {
-      this.#bytesPooled -= d.capacity;
-      d.buffer.destroy();
-      return;
-    }
-    let list = this.#pool.get(d.capacity);
-    if (list === undefined) this.#pool.set(d.capacity, (list = []));
-    list.push(d.buffer);
-  }
-
-  #processDeferred(): void {
-    if (this.#deferred.length === 0) return;
-    const keep: GpuData[] = [];
-    for (const d of this.#deferred) {
-      if (d.lastUse <= this.#lastSubmitted) this.#toPool(d);
-      else keep.push(d);
-    }
-    this.#deferred = keep;
+    this.#buffers.release(d, this.#lastSubmitted);
   }
 
   /** Destroys every pooled buffer (memory().bytesPooled drops to the deferred ones). */
   trimPool(): void {
-    for (const [cap, list] of this.#pool) {
-      for (const b of list) {
-        b.destroy();
-        this.#bytesPooled -= cap;
-      }
-    }
-    this.#pool.clear();
+    this.#buffers.trim();
   }
 
   memory(): { bytesInUse: number; bytesPooled: number; buffers: number } {
-    return { bytesInUse: this.#bytesInUse, bytesPooled: this.#bytesPooled, buffers: this.#live };
-  }
-
-  #takeFrom(pool: Map<number, GPUBuffer[]>, cap: number, usage: GPUBufferUsageFlags, label: string): GPUBuffer {
-    const b = pool.get(cap)?.pop();
-    return b ?? this.device.createBuffer({ size: cap, usage, label });
-  }
-
-  #giveTo(pool: Map<number, GPUBuffer[]>, cap: number, b: GPUBuffer): void {
-    let list = pool.get(cap);
-    if (list === undefined) pool.set(cap, (list = []));
-    if (list.length >= 8) b.destroy();
-    else list.push(b);
-  }
-
-  // ------------------------------------------------------------------ pipelines
-
-  #layout(nIn: number, nOut: number): BindingLayout {
-    const sig = `${nIn}:${nOut}`;
-    let l = this.#layouts.get(sig);
-    if (l !== undefined) return l;
-    const entries: GPUBindGroupLayoutEntry[] = [{ binding: 0, visibility: STAGE_COMPUTE, buffer: { type: 'uniform' } }];
-    for (let i = 0; i < nIn; i++) {
-      entries.push({ binding: i + 1, visibility: STAGE_COMPUTE, buffer: { type: 'read-only-storage' } });
-    }
-    for (let i = 0; i < nOut; i++) {
-      entries.push({ binding: nIn + 1 + i, visibility: STAGE_COMPUTE, buffer: { type: 'storage' } });
-    }
-    const bgl = this.device.createBindGroupLayout({ entries, label: `tessera ${sig}` });
-    l = { bgl, pl: this.device.createPipelineLayout({ bindGroupLayouts: [bgl] }) };
-    this.#layouts.set(sig, l);
-    return l;
-  }
-
-  #bindingCount(program: Program, nIn: number, nOut: number): number {
-    const total = nIn + nOut + (program.errorFlag === true ? 1 : 0);
-    if (total > this.limits.maxStorageBuffersPerShaderStage) {
-      fail(
-        'webgpu',
-        `program '${program.key}' binds ${total} storage buffers, more than this device's maxStorageBuffersPerShaderStage of ${this.limits.maxStorageBuffersPerShaderStage}`,
-      );
-    }
-    return total - nIn;
-  }
-
-  #compileError(program: Program, info: GPUCompilationInfo | null, fallback: string): TesseraError {
-    const msgs =
-      info === null || info.messages.length === 0
-        ? fallback
-        : info.messages.map((m) => `  ${m.type} at line ${m.lineNum}:${m.linePos}: ${m.message}`).join('\n');
-    return new TesseraError(
-      'webgpu',
-      `WGSL compile error in program '${program.key}':\n${msgs}\n--- WGSL source ---\n${numbered(program.wgsl)}`,
-    );
-  }
-
-  #entry(program: Program, nIn: number, nOut: number): PipelineEntry {
-    const outs = this.#bindingCount(program, nIn, nOut);
-    const key = `${program.key}#${nIn}:${outs}`;
-    const hit = this.#pipelines.get(key);
-    if (hit !== undefined) {
-      if (hit.state === 'failed') throw hit.error!;
-      return hit;
-    }
-    stats.compiles++;
-    const layout = this.#layout(nIn, outs);
-    const t0 = this.#debug >= 2 ? performance.now() : 0;
-    this.device.pushErrorScope('validation');
-    const module = this.device.createShaderModule({ code: program.wgsl, label: program.key });
-    const pipeline = this.device.createComputePipeline({
-      layout: layout.pl,
-      compute: { module, entryPoint: 'main' },
-      label: program.key,
-    });
-    const scope = this.device.popErrorScope();
-    const entry: PipelineEntry = {
-      key,
-      program,
-      layout,
-      pipeline,
-      state: 'ready',
-      error: null,
-      checked: Promise.resolve(),
-    };
-    entry.checked = scope.then(
-      async (err) => {
-        if (err === null) return;
-        const info = await module.getCompilationInfo().catch(() => null);
-        entry.state = 'failed';
-        entry.pipeline = null;
-        entry.error = this.#compileError(program, info, err.message);
-        this.#pendingErrors.unshift(entry.error);
-      },
-      () => {},
-    );
-    this.#pipelines.set(key, entry);
-    this.#unchecked.add(entry.checked);
-    if (this.#debug >= 2) {
-      console.error(`[tessera webgpu] compiled ${program.key} in ${(performance.now() - t0).toFixed(1)} ms`);
-      console.error(numbered(program.wgsl));
-    }
-    return entry;
+    return this.#buffers.memory();
   }
 
   /**
@@ -503,50 +233,7 @@ export class WebGPURuntime {
    */
   async compile(program: Program, nIn: number, nOut = 1): Promise<void> {
     this.checkAlive('webgpu');
-    const outs = this.#bindingCount(program, nIn, nOut);
-    const key = `${program.key}#${nIn}:${outs}`;
-    const hit = this.#pipelines.get(key);
-    if (hit !== undefined) {
-      await hit.checked;
-      if (hit.state === 'failed') throw hit.error!;
-      return;
-    }
-    const layout = this.#layout(nIn, outs);
-    this.device.pushErrorScope('validation');
-    const module = this.device.createShaderModule({ code: program.wgsl, label: program.key });
-    const moduleErr = this.device.popErrorScope();
-    stats.compiles++;
-    try {
-      const pipeline = await this.device.createComputePipelineAsync({
-        layout: layout.pl,
-        compute: { module, entryPoint: 'main' },
-        label: program.key,
-      });
-      await moduleErr;
-      this.#pipelines.set(key, {
-        key,
-        program,
-        layout,
-        pipeline,
-        state: 'ready',
-        error: null,
-        checked: Promise.resolve(),
-      });
-    } catch (e) {
-      await moduleErr.catch(() => null);
-      const info = await module.getCompilationInfo().catch(() => null);
-      const error = this.#compileError(program, info, e instanceof Error ? e.message : String(e));
-      this.#pipelines.set(key, {
-        key,
-        program,
-        layout,
-        pipeline: null,
-        state: 'failed',
-        error,
-        checked: Promise.resolve(),
-      });
-      throw error;
-    }
+    await this.#pipelines.compile(program, nIn, nOut);
   }
 
   /** Compiles several programs concurrently (see compile). */
@@ -561,10 +248,7 @@ export class WebGPURuntime {
    * if the kernel reports it, the next read()/sync() throws TesseraError(op, message).
    */
   errorCode(op: string, message: string): number {
-    const code = this.#nextCode++;
-    if (this.#nextCode >= NO_ERROR) this.#nextCode = 1;
-    this.#codes.set(code, { op, message });
-    return code;
+    return this.#errors.code(op, message);
   }
 
   // ------------------------------------------------------------------ dispatch and submit
@@ -583,7 +267,7 @@ export class WebGPURuntime {
     ) {
       fail('webgpu', `program '${program.key}' has ${program.uniforms.byteLength} uniform bytes`);
     }
-    const entry = this.#entry(program, inputs.length, outputs.length);
+    const entry = this.#pipelines.entry(program, inputs.length, outputs.length);
     if (x === 0 || y === 0 || z === 0) return;
     const id = this.#batch.id;
     const buffers: { buffer: GPUBuffer; size: number }[] = [];
@@ -598,12 +282,12 @@ export class WebGPURuntime {
     }
     const err = program.errorFlag === true;
     if (err) {
-      buffers.push({ buffer: this.#errWord, size: 16 });
-      this.#errDirty = true;
+      buffers.push({ buffer: this.#errors.buffer, size: 16 });
+      this.#errors.dirty = true;
     }
     this.#batch.cmds.push({ kind: 'dispatch', entry, buffers, uniforms: program.uniforms, workgroups: [x, y, z], err });
     this.#batch.dispatches++;
-    stats.dispatches++;
+    counters.dispatches++;
     if (this.#debug >= 1) console.error(`[tessera webgpu] dispatch ${program.key} workgroups ${x}x${y}x${z}`);
     if (this.#batch.dispatches >= this.#batchSize) this.flush();
   }
@@ -628,7 +312,7 @@ export class WebGPURuntime {
   #submit(b: Batch): void {
     if (this.#destroyed || this.#lost !== null) {
       this.#lastSubmitted = b.id;
-      this.#processDeferred();
+      this.#buffers.processDeferred(b.id);
       return;
     }
     const dev = this.device;
@@ -636,7 +320,7 @@ export class WebGPURuntime {
     let total = 0;
     for (const c of b.cmds) if (c.kind === 'dispatch') total = alignUp(total, align) + c.uniforms.byteLength;
     const ucap = sizeClass(Math.max(total, 16));
-    const ubuf = total > 0 ? this.#takeFrom(this.#uniformPool, ucap, BUF.UNIFORM | BUF.COPY_DST, 'u') : null;
+    const ubuf = total > 0 ? this.#buffers.takeScratch('uniform', ucap, BUF.UNIFORM | BUF.COPY_DST, 'u') : null;
     const ubytes = new Uint8Array(total);
     dev.pushErrorScope('validation');
     const enc = dev.createCommandEncoder();
@@ -675,7 +359,7 @@ export class WebGPURuntime {
     if (pass !== null) pass.end();
     if (ubuf !== null) dev.queue.writeBuffer(ubuf, 0, ubytes.buffer, 0, total);
     dev.queue.submit([enc.finish()]);
-    stats.submits++;
+    counters.submits++;
     dev.popErrorScope().then(
       (e) => {
         if (e !== null) {
@@ -699,9 +383,9 @@ export class WebGPURuntime {
         () => {},
       );
     }
-    if (ubuf !== null) this.#giveTo(this.#uniformPool, ucap, ubuf);
+    if (ubuf !== null) this.#buffers.giveScratch('uniform', ucap, ubuf);
     this.#lastSubmitted = b.id;
-    this.#processDeferred();
+    this.#buffers.processDeferred(b.id);
   }
 
   // ------------------------------------------------------------------ read-back
@@ -711,7 +395,7 @@ export class WebGPURuntime {
     this.checkAlive('read');
     this.#throwPending();
     if (d?.released === true) fail('read', 'the tensor was released');
-    const withFlag = this.#errDirty;
+    const withFlag = this.#errors.dirty;
     const flagOffset = alignUp(bytes, 4);
     const total = flagOffset + (withFlag ? 4 : 0);
     if (total === 0) {
@@ -719,7 +403,7 @@ export class WebGPURuntime {
       return new ArrayBuffer(0);
     }
     const cap = sizeClass(total);
-    const staging = this.#takeFrom(this.#stagingPool, cap, BUF.MAP_READ | BUF.COPY_DST, 'tessera staging');
+    const staging = this.#buffers.takeScratch('staging', cap, BUF.MAP_READ | BUF.COPY_DST, 'tessera staging');
     if (d !== null && bytes > 0) {
       d.lastUse = this.#batch.id;
       this.#batch.cmds.push({
@@ -730,9 +414,9 @@ export class WebGPURuntime {
         dstOffset: 0,
         size: alignUp(bytes, 4),
       });
-      stats.readbacks++;
+      counters.readbacks++;
     }
-    const codeLimit = this.#nextCode;
+    const codeLimit = this.#errors.nextCode;
     if (withFlag) this.#recordFlagCopy(staging, flagOffset);
     this.flush();
     try {
@@ -746,65 +430,41 @@ export class WebGPURuntime {
     }
     const out = staging.getMappedRange(0, total).slice(0);
     staging.unmap();
-    this.#giveTo(this.#stagingPool, cap, staging);
-    if (withFlag) this.#checkFlag(new Uint32Array(out, flagOffset, 1)[0]!, codeLimit);
-    await this.#settleChecks();
+    this.#buffers.giveScratch('staging', cap, staging);
+    if (withFlag) {
+      const error = this.#errors.check(new Uint32Array(out, flagOffset, 1)[0]!, codeLimit);
+      if (error !== null) this.#pendingErrors.unshift(error);
+    }
+    await this.#pipelines.settle();
     this.#throwPending();
     return total === bytes ? out : out.slice(0, bytes);
   }
 
   #recordFlagCopy(staging: GPUBuffer, offset: number): void {
-    this.#batch.cmds.push({ kind: 'copy', src: this.#errWord, srcOffset: 0, dst: staging, dstOffset: offset, size: 4 });
-    this.#batch.cmds.push({
-      kind: 'copy',
-      src: this.#errReset,
-      srcOffset: 0,
-      dst: this.#errWord,
-      dstOffset: 0,
-      size: 4,
-    });
-    this.#errDirty = false;
-  }
-
-  #checkFlag(code: number, limit: number): void {
-    if (code !== NO_ERROR) {
-      const info = this.#codes.get(code);
-      this.#pendingErrors.unshift(
-        new TesseraError(info?.op ?? 'webgpu', info?.message ?? `a kernel reported error code ${code}`),
-      );
-    }
-    for (const c of this.#codes.keys()) if (c < limit) this.#codes.delete(c);
+    const word = this.#errors;
+    this.#batch.cmds.push({ kind: 'copy', src: word.buffer, srcOffset: 0, dst: staging, dstOffset: offset, size: 4 });
+    this.#batch.cmds.push({ kind: 'copy', src: word.reset, srcOffset: 0, dst: word.buffer, dstOffset: 0, size: 4 });
+    word.dirty = false;
   }
 
   /** Submits everything, waits until the device is idle, and reports deferred errors. */
   async sync(): Promise<void> {
     this.checkAlive('sync');
-    if (this.#errDirty) {
+    if (this.#errors.dirty) {
       await this.readBytes(null, 0);
     } else {
       this.flush();
     }
     await this.device.queue.onSubmittedWorkDone();
-    await this.#settleChecks();
+    await this.#pipelines.settle();
     this.checkAlive('sync');
     this.#throwPending();
-  }
-
-  /** Waits for the validation results of pipelines created since the last wait. */
-  async #settleChecks(): Promise<void> {
-    if (this.#unchecked.size === 0) return;
-    const all = [...this.#unchecked];
-    this.#unchecked.clear();
-    await Promise.all(all);
   }
 
   destroy(): void {
     if (this.#destroyed) return;
     this.#destroyed = true;
-    this.#pool.clear();
-    this.#uniformPool.clear();
-    this.#stagingPool.clear();
-    this.#deferred = [];
+    this.#buffers.destroy();
     this.#pipelines.clear();
     this.device.destroy();
   }

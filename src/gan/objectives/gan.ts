@@ -10,7 +10,7 @@ export interface GanHyper extends BaseHyper {
   generatorLoss: GeneratorLossForm;
 }
 
-/** Vector-data settings shared by the toy experiments (presgan.md 10.7: tanh MLPs, latent 10, Adam beta1 0.5). */
+/** Vector-data settings shared by the toy experiments (../shared/spec/presgan.md 10.7: tanh MLPs, latent 10, Adam beta1 0.5). */
 export const TOY_NET = { hidden: 128, layers: 2, activation: 'tanh', ngf: 64, ndf: 64 } as const;
 
 /** DCGAN settings for image data (Radford et al. 2016: Adam 2e-4, beta1 0.5, batch 64, z 100). */
@@ -37,7 +37,7 @@ const adam = (lr: number) => ({ kind: 'adam' as const, lr, betas: [0.5, 0.999] a
  * GAN. Per iteration: a D step on BCE(D(x), 1) + BCE(D(G(z)), 0) (Goodfellow et al. 2014, Eq. 1,
  * D ascending V), then a G step with fresh z against the updated D, on the non-saturating loss
  * -log D(G(z)) (their section 3) or the saturating log(1 - D(G(z))). One D step per G step (their
- * k = 1). Vector data: G z -> 128 -> 128 -> x and D x -> 128 -> 128 -> 1, tanh (presgan.md 10.7);
+ * k = 1). Vector data: G z -> 128 -> 128 -> x and D x -> 128 -> 128 -> 1, tanh (../shared/spec/presgan.md 10.7);
  * Adam 1e-3, betas (0.5, 0.999), batch 64, latent 10 (our choice: the PresGAN paper's toy numbers
  * were lost). Images: the DCGAN generator and discriminator, Adam 2e-4.
  */

@@ -4,7 +4,7 @@
 import type { Module } from '../../nn/module.js';
 import type { Generator, GeneratorState } from '../../random/generator.js';
 import { noGrad } from '../../tensor/engine.js';
-import { fail } from '../../tensor/errors.js';
+import { fail } from '../../errors.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { discriminatorLogisticLoss, generatorNonSaturatingLoss } from '../losses.js';
 import { discriminatorNet, encoderNet, generatorNet } from '../networks.js';
@@ -99,7 +99,7 @@ export const adam = (lr: number): OptimizerSpec => ({ kind: 'adam', lr, betas: [
 /**
  * Che et al. Appendix C's 2-D toy: G with two ReLU hidden layers of 128 on 3-D uniform noise on
  * [0, 1], D with one ReLU hidden layer (width unstated: 128), Adam lr 1e-4. beta1 0.5 follows Metz
- * et al. (2016), whose setup Appendix C follows (objectives.md 5.3); the batch size is unstated (64).
+ * et al. (2016), whose setup Appendix C follows (../shared/spec/objectives.md 5.3); the batch size is unstated (64).
  */
 export const CHE_TOY = {
   batchSize: 64,
@@ -158,7 +158,7 @@ function realAndPrior(ctx: PhaseContext<RegGanHyper>) {
  * towards the data (to look real), which minimising +log D does not; Appendix A (MDGAN) ascends
  * log D1(G(E(x))). `modeRegularizerSign: 'intended'` (default) minimises -lambda2 log D(G(E(x)))
  * (s = -1); `'printed'` minimises +lambda2 log D(G(E(x))) as Eq. 1-2 print it (s = +1), as some
- * re-implementations do (objectives.md 3.1).
+ * re-implementations do (../shared/spec/objectives.md 3.1).
  *
  * Draws: the paper does not say; Appendix A samples one batch and updates D and then G on it, and
  * re-implementations use one x and z for all three steps, so `batch: 'shared'` (default) gives the

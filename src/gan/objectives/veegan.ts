@@ -5,7 +5,7 @@ import { xavierUniform, zeros } from '../../nn/init.js';
 import type { Module } from '../../nn/module.js';
 import type { Generator } from '../../random/generator.js';
 import { noGrad } from '../../tensor/engine.js';
-import { fail } from '../../tensor/errors.js';
+import { fail } from '../../errors.js';
 import { binaryCrossEntropyWithLogits } from '../../tensor/ops/losses.js';
 import { concat } from '../../tensor/ops/movement.js';
 import type { Tensor } from '../../tensor/tensor.js';

@@ -1,4 +1,4 @@
-import type { Kernel, KernelInput } from '../../backend/backend.js';
+import type { Kernel, KernelInput } from '../../tensor/backend.js';
 import type { Conv2dParams } from '../../tensor/primitives.js';
 import { type FloatArr, gemm, RETAIN_MAX, rowMajor } from './gemm.js';
 import { type ColGeometry, col2im, im2col } from './im2col.js';

@@ -1,4 +1,4 @@
-import type { Kernel } from '../../backend/backend.js';
+import type { Kernel } from '../../tensor/backend.js';
 import type { BinaryOp, CompareOp, UnaryOp } from '../../tensor/primitives.js';
 import { tanhFloat32 } from './fastmath.js';
 import { broadcastMap, type ScalarFn } from './loops.js';

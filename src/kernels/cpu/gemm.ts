@@ -30,7 +30,7 @@ import type { Arr } from './util.js';
  */
 
 /** A strided matrix operand: element (r, c) is data[offset + r * rowStride + c * colStride]. */
-export interface MatView {
+interface MatView {
   readonly data: Arr;
   readonly offset: number;
   readonly rowStride: number;
@@ -116,7 +116,7 @@ export function gemm(
 }
 
 /** gemm() on the calling thread. Self-contained with blocked() and its helpers: workers compile it from source. */
-export function serialGemm(
+function serialGemm(
   m: number,
   n: number,
   k: number,
@@ -212,7 +212,7 @@ function storeEdge(c: Float64Array, co: number, ldc: number, mr: number, nr: num
  * thread), so this instance only ever sees double arrays and its loads stay monomorphic.
  */
 // biome-ignore format: one line per row of the 4x4 tile reads better than 48 single-statement lines.
-export function kernel4x4(
+function kernel4x4(
   ap: Panels, aStart: number, bp: Panels, bStart: number, kc: number,
   c: Float64Array, co: number, ldc: number, add: boolean,
 ): void {
@@ -259,7 +259,7 @@ function span(rows: number, cols: number, v: MatView): number {
  * copied back). Each element's arithmetic is serialGemm()'s whatever the block (a float64 sum over
  * each KC slice in order), so every split gives bitwise-identical results.
  */
-export interface GemmJob extends Job {
+interface GemmJob extends Job {
   m: number;
   n: number;
   k: number;
@@ -286,14 +286,14 @@ export interface GemmJob extends Job {
 }
 
 /** The [lo, hi) rows or columns of a job's block. */
-export function blockRange(job: GemmJob, chunk: number): [number, number] {
+function blockRange(job: GemmJob, chunk: number): [number, number] {
   const extent = job.splitRows ? job.m : job.n;
   const lo = chunk === 0 ? 0 : job.first + (chunk - 1) * job.block;
   return [lo, Math.min(extent, chunk === 0 ? job.first : lo + job.block)];
 }
 
 /** Runs one block of a job whose operands are (views of) `a`, `b` and `c` at these offsets. */
-export function gemmBlock(
+function gemmBlock(
   job: GemmJob,
   chunk: number,
   a: MatView,

@@ -1,5 +1,5 @@
-import type { Kernel } from '../../backend/backend.js';
-import { fail, fmtShape } from '../../tensor/errors.js';
+import { fail, fmtShape } from '../../errors.js';
+import type { Kernel } from '../../tensor/backend.js';
 import { stridesOf } from '../../tensor/shape.js';
 import { type Arr, alloc, stridedOffsets } from './util.js';
 

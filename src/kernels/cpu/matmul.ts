@@ -1,4 +1,4 @@
-import type { Kernel } from '../../backend/backend.js';
+import type { Kernel } from '../../tensor/backend.js';
 import { sizeOf } from '../../tensor/shape.js';
 import { type FloatArr, gemm, rowMajor } from './gemm.js';
 import { type Arr, alloc, broadcastStrides, stridedOffsets } from './util.js';

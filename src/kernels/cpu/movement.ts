@@ -1,4 +1,4 @@
-import type { Kernel } from '../../backend/backend.js';
+import type { Kernel } from '../../tensor/backend.js';
 import { sizeOf, stridesOf } from '../../tensor/shape.js';
 import { type Arr, alloc, broadcastStrides, stridedOffsets } from './util.js';
 

@@ -1,15 +1,15 @@
 /**
- * The CPU backend's fused Adam update (the `fusedAdam` hook of src/optim/fused.ts): one pass per
- * parameter instead of about 13 elementwise kernels, each allocating a result. It performs the
- * op path's float32 operations in the same order, rounding after each one as storing it in a
- * Float32Array would (a double operation on float32 inputs, rounded once, is the correctly
+ * The CPU backend's fused Adam update (`fusedAdam` of the Backend contract, src/tensor/backend.ts):
+ * one pass per parameter instead of about 13 elementwise kernels, each allocating a result. It
+ * performs the op path's float32 operations in the same order, rounding after each one as storing
+ * it in a Float32Array would (a double operation on float32 inputs, rounded once, is the correctly
  * rounded float32 operation for + - * / and sqrt), so results are bit-identical to the op path
  * (test/optim/fused-cpu.test.ts). The formulas: src/kernels/wgsl/optim.ts.
  *
  * With CPU threads on, large parameters are split into ranges across the threads (elementwise, so
  * the results do not depend on the split).
  */
-import type { AdamKernelParams } from '../wgsl/optim.js';
+import type { AdamKernelParams } from '../../tensor/backend.js';
 import { cpuThreads, isSharedBuffer, type Job, type JobSource, parallelChunks } from './threads.js';
 import { alloc } from './util.js';
 
@@ -57,7 +57,7 @@ function constants(h: AdamKernelParams): AdamConstants {
  * Elements [lo, hi) of the update. Self-contained: workers compile it from source. Without
  * AMSGrad, `vmaxIn` and `vmaxOut` are not touched.
  */
-export function adamRange(
+function adamRange(
   pIn: Float32Array,
   gIn: Float32Array,
   mIn: Float32Array,

@@ -1,5 +1,5 @@
-import type { Kernel } from '../../backend/backend.js';
 import { uniformBits, wordToUniform } from '../../random/philox.js';
+import type { Kernel } from '../../tensor/backend.js';
 import { alloc } from './util.js';
 
 export const randomUniform: Kernel<'randomUniform'> = (_inputs, { key, stream, offset }, out) => {

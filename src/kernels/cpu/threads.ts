@@ -1,5 +1,5 @@
 import type { MessagePort, Worker } from 'node:worker_threads';
-import { fail } from '../../tensor/errors.js';
+import { fail } from '../../errors.js';
 
 /**
  * An optional pool of worker threads for the CPU backend's GEMM (Node only; elsewhere, or when a

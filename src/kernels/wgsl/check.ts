@@ -3,8 +3,9 @@
  * writing its error code into the runtime's error word. Binds the input at 1 and the error word
  * at 2 (no output tensor).
  */
-import type { Program, ProgramContext } from '../../backend/webgpu/program.js';
+
 import { launch1d, main1d, UniformStruct, workgroupSize } from './common.js';
+import type { Program, ProgramContext } from './program.js';
 
 export function checkFiniteProgram(ctx: ProgramContext, n: number, code: number): Program {
   const wg = workgroupSize(ctx);

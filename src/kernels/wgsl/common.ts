@@ -1,11 +1,13 @@
 /**
  * Shared pieces of the WGSL program builders (src/kernels/wgsl/*): element types, the binding
- * header fixed by src/backend/webgpu/program.ts, named uniform structs, 1-D launch geometry,
+ * header fixed by src/kernels/wgsl/program.ts, named uniform structs, 1-D launch geometry,
  * shape coalescing and unrolled index arithmetic.
  */
-import { grid1d, type ProgramContext } from '../../backend/webgpu/program.js';
+
+import { fail } from '../../errors.js';
 import type { DType } from '../../tensor/dtype.js';
-import { fail } from '../../tensor/errors.js';
+import { stridesOf } from '../../tensor/shape.js';
+import { grid1d, type ProgramContext, packUniforms } from './program.js';
 
 export type WgslScalar = 'f32' | 'i32' | 'u32';
 
@@ -62,15 +64,7 @@ export class UniformStruct {
 
   /** The bytes, padded to a multiple of 16. */
   bytes(): ArrayBuffer {
-    const n = Math.max(4, Math.ceil(this.#fields.length / 4) * 4);
-    const buf = new ArrayBuffer(n * 4);
-    const dv = new DataView(buf);
-    this.#fields.forEach(({ type, value }, i) => {
-      if (type === 'u32') dv.setUint32(i * 4, value >>> 0, true);
-      else if (type === 'i32') dv.setInt32(i * 4, value | 0, true);
-      else dv.setFloat32(i * 4, value, true);
-    });
-    return buf;
+    return packUniforms(this.#fields);
   }
 }
 
@@ -141,20 +135,9 @@ export function coalesce(
   return { shape: outShape, strides: outStrides };
 }
 
-/** Row-major strides of `shape`. */
-export function contiguousStrides(shape: readonly number[]): number[] {
-  const s = new Array<number>(shape.length);
-  let acc = 1;
-  for (let i = shape.length - 1; i >= 0; i--) {
-    s[i] = acc;
-    acc *= shape[i]!;
-  }
-  return s;
-}
-
 /** Strides of `inShape` read along `outShape` (NumPy broadcasting): 0 on broadcast axes. */
 export function broadcastStrides(inShape: readonly number[], outShape: readonly number[]): number[] {
-  const s = contiguousStrides(inShape);
+  const s = stridesOf(inShape);
   const lead = outShape.length - inShape.length;
   return outShape.map((_, i) => (i < lead || inShape[i - lead] === 1 ? 0 : s[i - lead]!));
 }

@@ -17,7 +17,7 @@
  * - 1x1 convolutions with stride 1 and no padding go to the strided batched matmul (conv2d and
  *   conv2dBackwardInput; the filter gradient too when the batch is 1).
  */
-import type { Program, ProgramContext } from '../../backend/webgpu/program.js';
+
 import type { Conv2dParams, PrimitiveParams } from '../../tensor/primitives.js';
 import {
   assertFloat32,
@@ -33,6 +33,7 @@ import {
   workgroupRows,
 } from './gemm-common.js';
 import { stridedGemmProgram, type TensorSpec } from './matmul.js';
+import type { Program, ProgramContext } from './program.js';
 
 interface Geometry {
   nb: number;

@@ -13,16 +13,15 @@
  * relu, sign(NaN) = NaN, sign(+-0) = +-0, round is half to even, compare ops treat NaN as unordered.
  * int32: add/sub/mul wrap, div truncates with x / 0 = 0; bool is stored as u32.
  */
-import type { Program, ProgramContext } from '../../backend/webgpu/program.js';
-import type { DType } from '../../tensor/dtype.js';
-import { fail, fmtShape } from '../../tensor/errors.js';
+
+import { fail, fmtShape } from '../../errors.js';
 import type { BinaryOp, CompareOp, PrimitiveParams, UnaryOp } from '../../tensor/primitives.js';
+import { shapesEqual, sizeOf, stridesOf } from '../../tensor/shape.js';
 import {
   bindings,
   broadcastStrides,
   checkIndexable,
   coalesce,
-  contiguousStrides,
   launch1d,
   main1d,
   type TensorSpec,
@@ -33,12 +32,9 @@ import {
   workgroupSize,
 } from './common.js';
 import { mathLib } from './math.js';
+import type { Program, ProgramContext } from './program.js';
 
 export type { TensorSpec } from './common.js';
-
-const sizeOf = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
-const sameShape = (a: readonly number[], b: readonly number[]): boolean =>
-  a.length === b.length && a.every((d, i) => d === b[i]);
 
 /** Helpers declared in elementwise shaders (besides math.ts). */
 const LOCAL_FNS = `
@@ -146,7 +142,7 @@ function castDef(from: WgslScalar, to: WgslScalar): OpDef {
  * A generic elementwise program: out[i] = def.expr(operand values at the broadcast position of i).
  * `name` identifies the operation in the cache key (it must determine def and the types).
  */
-export function elementwiseProgram(
+function elementwiseProgram(
   ctx: ProgramContext,
   name: string,
   operands: readonly TensorSpec[],
@@ -160,7 +156,7 @@ export function elementwiseProgram(
   const wg = workgroupSize(ctx);
   const lib = mathLib(['consts', ...def.libs]) + LOCAL_FNS;
   const u = new UniformStruct();
-  const full = operands.map((o) => sameShape(o.shape, out.shape) || sizeOf(o.shape) === n);
+  const full = operands.map((o) => shapesEqual(o.shape, out.shape) || sizeOf(o.shape) === n);
   const scalar = operands.map((o, k) => !full[k] && sizeOf(o.shape) === 1);
   let body: string;
   let variant: string;
@@ -185,7 +181,7 @@ export function elementwiseProgram(
       body += `  out[gid] = ${def.expr(operands.map((_, k) => `v${k}`))};\n`;
     }
   } else {
-    const outStrides = contiguousStrides(out.shape);
+    const outStrides = stridesOf(out.shape);
     const c = coalesce(out.shape, [outStrides, ...operands.map((o) => broadcastStrides(o.shape, out.shape))]);
     const rank = c.shape.length;
     const x4 = rank >= 1 && c.shape[rank - 1]! % 4 === 0;
@@ -313,9 +309,4 @@ export function castProgram(
   const from = wgslType(x.dtype, 'cast');
   const to = wgslType(params.dtype, 'cast');
   return elementwiseProgram(ctx, 'cast', [x], out, castDef(from, to));
-}
-
-/** For tests: the element type the GPU stores for a dtype. */
-export function storedType(dtype: DType): WgslScalar {
-  return wgslType(dtype);
 }

@@ -19,8 +19,9 @@
  * The workgroup grid is 1-D over (column tile, row tile, z), folded into two dimensions with
  * `grid1d`, so no per-dimension limit is ever exceeded.
  */
-import { grid1d, type Program, type ProgramContext, UniformWriter } from '../../backend/webgpu/program.js';
+
 import type { DType } from '../../tensor/dtype.js';
+import { grid1d, type Program, type ProgramContext, UniformWriter } from './program.js';
 
 export type Activation = 'none' | 'relu' | 'tanh' | 'sigmoid';
 
@@ -85,14 +86,14 @@ export function assertFloat32(op: string, dtypes: readonly DType[]): void {
 export const ceilDiv = (a: number, b: number): number => Math.floor((a + b - 1) / b);
 
 /** Smallest power of two >= v (v >= 1). */
-export function pow2Ceil(v: number): number {
+function pow2Ceil(v: number): number {
   let p = 1;
   while (p < v) p *= 2;
   return p;
 }
 
 /** Largest power of two <= v (v >= 1). */
-export function pow2Floor(v: number): number {
+function pow2Floor(v: number): number {
   let p = 1;
   while (p * 2 <= v) p *= 2;
   return p;
@@ -146,7 +147,7 @@ export function activationExpr(act: Activation, v: string): string {
   }
 }
 
-export interface GemmKernel {
+interface GemmKernel {
   /** Cache-key stem: op name and every variant choice (never plain sizes). */
   readonly key: string;
   readonly layout: GemmLayout;
@@ -242,7 +243,7 @@ ${k.store}
 }
 
 /** How invocations are spent on an M x N x Z output with reduction length K. */
-export interface LayoutChoice {
+interface LayoutChoice {
   /** Preferred rows/cols per invocation on large outputs. */
   readonly tm: number;
   readonly tn: number;
@@ -257,7 +258,7 @@ export interface LayoutChoice {
  * 8 x 16 blocks per invocation, 8 lanes along N, 32 invocations per workgroup. Split-K kicks in
  * when the tiled layout would leave fewer than 64 invocations busy and K is long.
  */
-export const DEFAULT_CHOICE: LayoutChoice = { tm: 8, tn: 16, invocations: 32, minInvocations: 64 };
+const DEFAULT_CHOICE: LayoutChoice = { tm: 8, tn: 16, invocations: 32, minInvocations: 64 };
 
 /**
  * Implicit-GEMM conv2d: each gathered input element feeds tm filter rows, so taller blocks pay

@@ -12,9 +12,10 @@
  * the runtime's error word (errorFlag) and the next read-back throws a TesseraError naming the op
  * and shapes (the CPU backend throws at once).
  */
-import type { Program, ProgramContext } from '../../backend/webgpu/program.js';
-import { fail } from '../../tensor/errors.js';
+
+import { fail } from '../../errors.js';
 import type { PrimitiveParams } from '../../tensor/primitives.js';
+import { sizeOf } from '../../tensor/shape.js';
 import {
   bindings,
   checkIndexable,
@@ -26,8 +27,7 @@ import {
   wgslType,
   workgroupSize,
 } from './common.js';
-
-const sizeOf = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
+import type { Program, ProgramContext } from './program.js';
 
 export function gatherProgram(
   ctx: ProgramContext,

@@ -18,10 +18,10 @@
  * - optional fused epilogue: y = act(C + bias[n]) with the bias as a third input.
  * - n == 1 (matrix-vector) is computed as its transpose (1 x m) so it runs the row-vector variant.
  */
-import type { Program, ProgramContext } from '../../backend/webgpu/program.js';
-import { grid1d } from '../../backend/webgpu/program.js';
+
 import type { DType } from '../../tensor/dtype.js';
 import type { PrimitiveParams } from '../../tensor/primitives.js';
+import { sizeOf } from '../../tensor/shape.js';
 import {
   type Activation,
   activationExpr,
@@ -38,13 +38,15 @@ import {
   workgroupCols,
   workgroupRows,
 } from './gemm-common.js';
+import type { Program, ProgramContext } from './program.js';
+import { grid1d } from './program.js';
 
 export interface TensorSpec {
   readonly shape: readonly number[];
   readonly dtype: DType;
 }
 
-export interface MatmulEpilogue {
+interface MatmulEpilogue {
   /** Adds bias[n] (a third input of length n) to every row. */
   readonly bias: boolean;
   readonly activation: Activation;
@@ -63,14 +65,14 @@ export interface MatmulOptions {
   readonly aBinding?: 1 | 2;
 }
 
-export type MatmulParams = PrimitiveParams['matmul'] & MatmulOptions;
+type MatmulParams = PrimitiveParams['matmul'] & MatmulOptions;
 
 /**
  * A strided batched GEMM: for z < prod(batch), C_z = op(A_z) op(B_z) where A_z starts at element
  * sum_d idx_d aStrides[d] (B likewise) and C_z at z * m * n (row-major m x n). Shared with the 1x1
  * convolutions.
  */
-export interface StridedGemm {
+interface StridedGemm {
   readonly m: number;
   readonly n: number;
   readonly k: number;
@@ -82,7 +84,7 @@ export interface StridedGemm {
 }
 
 /** Drops size-1 batch dims and merges neighbours whose strides nest for both operands. */
-export function collapseBatch(g: StridedGemm): StridedGemm {
+function collapseBatch(g: StridedGemm): StridedGemm {
   const dims: { s: number; a: number; b: number }[] = [];
   g.batch.forEach((s, d) => {
     if (s !== 1) dims.push({ s, a: g.aStrides[d]!, b: g.bStrides[d]! });
@@ -158,7 +160,7 @@ export function stridedGemmProgram(ctx: ProgramContext, g0: StridedGemm, opts: M
     };
   }
   const { m: M, n: N, k: K, transA, transB } = g;
-  const Z = g.batch.reduce((a, b) => a * b, 1);
+  const Z = sizeOf(g.batch);
   const nb = g.batch.length;
   const all4 = (s: readonly number[]) => s.every((v) => v % 4 === 0);
   const layout0 = opts.layout ?? chooseLayout(ctx, M, N, Z, Math.ceil(K / 4), K, {});
@@ -368,7 +370,7 @@ function smemGemmProgram(
     throw new Error('smem matmul does not fit the device limits');
   }
   const { m: M, n: N, k: K, transA, transB } = g;
-  const Z = g.batch.reduce((a, b) => a * b, 1);
+  const Z = sizeOf(g.batch);
   const nb = g.batch.length;
   const hasBias = f.epi?.bias === true;
   const act = f.epi?.activation ?? 'none';

@@ -5,14 +5,14 @@
  * `maxStorageBuffersPerShaderStage - 1` inputs per dispatch (more inputs: several dispatches into
  * the same output). All of them move 32-bit words, so one pipeline serves every dtype.
  */
-import type { Program, ProgramContext } from '../../backend/webgpu/program.js';
+
 import type { PrimitiveParams } from '../../tensor/primitives.js';
+import { sizeOf, stridesOf } from '../../tensor/shape.js';
 import {
   bindings,
   broadcastStrides,
   checkIndexable,
   coalesce,
-  contiguousStrides,
   launch1d,
   main1d,
   type TensorSpec,
@@ -20,8 +20,7 @@ import {
   unrollOffsets,
   workgroupSize,
 } from './common.js';
-
-const sizeOf = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
+import type { Program, ProgramContext } from './program.js';
 
 /** A strided gather after coalescing: out[i] = in[base + sum_d c_d(i) * strides[d]] over `shape`. */
 export interface StridedPlan {
@@ -31,8 +30,8 @@ export interface StridedPlan {
   readonly size: number;
 }
 
-export function stridedPlan(outShape: readonly number[], inStrides: readonly number[], base: number): StridedPlan {
-  const c = coalesce(outShape, [contiguousStrides(outShape), inStrides]);
+function stridedPlan(outShape: readonly number[], inStrides: readonly number[], base: number): StridedPlan {
+  const c = coalesce(outShape, [stridesOf(outShape), inStrides]);
   return { shape: c.shape, strides: c.strides[1]!, base, size: sizeOf(outShape) };
 }
 
@@ -80,7 +79,7 @@ export function stridedCopyProgram(ctx: ProgramContext, name: string, p: Strided
 }
 
 export function permutePlan(x: TensorSpec, params: PrimitiveParams['permute'], out: TensorSpec): StridedPlan {
-  const s = contiguousStrides(x.shape);
+  const s = stridesOf(x.shape);
   return stridedPlan(
     out.shape,
     params.perm.map((p) => s[p]!),
@@ -93,7 +92,7 @@ export function expandPlan(x: TensorSpec, _params: PrimitiveParams['expand'], ou
 }
 
 export function slicePlan(x: TensorSpec, params: PrimitiveParams['slice'], out: TensorSpec): StridedPlan {
-  const s = contiguousStrides(x.shape);
+  const s = stridesOf(x.shape);
   const base = params.starts.reduce((acc, st, d) => acc + st * s[d]!, 0);
   return stridedPlan(
     out.shape,
@@ -103,7 +102,7 @@ export function slicePlan(x: TensorSpec, params: PrimitiveParams['slice'], out: 
 }
 
 export function flipPlan(x: TensorSpec, params: PrimitiveParams['flip'], out: TensorSpec): StridedPlan {
-  const s = contiguousStrides(x.shape);
+  const s = stridesOf(x.shape);
   let base = 0;
   const strides = s.map((st, d) => {
     if (!params.axes.includes(d)) return st;
@@ -111,42 +110,6 @@ export function flipPlan(x: TensorSpec, params: PrimitiveParams['flip'], out: Te
     return -st;
   });
   return stridedPlan(out.shape, strides, sizeOf(out.shape) === 0 ? 0 : base);
-}
-
-export function permuteProgram(
-  ctx: ProgramContext,
-  inputs: readonly TensorSpec[],
-  params: PrimitiveParams['permute'],
-  out: TensorSpec,
-): Program {
-  return stridedCopyProgram(ctx, 'permute', permutePlan(inputs[0]!, params, out));
-}
-
-export function expandProgram(
-  ctx: ProgramContext,
-  inputs: readonly TensorSpec[],
-  params: PrimitiveParams['expand'],
-  out: TensorSpec,
-): Program {
-  return stridedCopyProgram(ctx, 'expand', expandPlan(inputs[0]!, params, out));
-}
-
-export function sliceProgram(
-  ctx: ProgramContext,
-  inputs: readonly TensorSpec[],
-  params: PrimitiveParams['slice'],
-  out: TensorSpec,
-): Program {
-  return stridedCopyProgram(ctx, 'slice', slicePlan(inputs[0]!, params, out));
-}
-
-export function flipProgram(
-  ctx: ProgramContext,
-  inputs: readonly TensorSpec[],
-  params: PrimitiveParams['flip'],
-  out: TensorSpec,
-): Program {
-  return stridedCopyProgram(ctx, 'flip', flipPlan(inputs[0]!, params, out));
 }
 
 /** The fill value's 32-bit pattern as the CPU backend would store it for `dtype`. */
@@ -168,7 +131,7 @@ export function padProgram(
   const wg = workgroupSize(ctx);
   const rank = out.shape.length;
   const stepped = params.steps.some((s) => s !== 1);
-  const xs = contiguousStrides(x.shape);
+  const xs = stridesOf(x.shape);
   const u = new UniformStruct().u32('n', n).u32('fill', fillBits(params.value, out.dtype));
   for (let d = 0; d < rank; d++) {
     u.u32(`sh${d}`, out.shape[d]!)
@@ -197,7 +160,7 @@ export function padProgram(
 }
 
 /** One concat dispatch: which inputs it reads and the program. */
-export interface ConcatPart {
+interface ConcatPart {
   readonly inputs: readonly number[];
   readonly program: Program;
 }

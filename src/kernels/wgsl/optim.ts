@@ -14,24 +14,11 @@
  * Bindings: uniforms, inputs p, g, m, v (, vmax), outputs p', m', v' (, vmax'). vec4 loads and
  * stores when the element count is a multiple of 4.
  */
-import type { Program, ProgramContext } from '../../backend/webgpu/program.js';
+
+import type { AdamKernelParams } from '../../tensor/backend.js';
 import { checkIndexable, launch1d, main1d, UniformStruct, workgroupSize } from './common.js';
 import { mathLib } from './math.js';
-
-/** One fused Adam update's settings (numbers as the op path computes them in float64). */
-export interface AdamKernelParams {
-  readonly beta1: number;
-  readonly beta2: number;
-  /** 1 - beta1^t and 1 - beta2^t. */
-  readonly bc1: number;
-  readonly bc2: number;
-  readonly eps: number;
-  readonly lr: number;
-  readonly weightDecay: number;
-  readonly decoupled: boolean;
-  readonly amsgrad: boolean;
-  readonly epsMode: 'torch' | 'tf';
-}
+import type { Program, ProgramContext } from './program.js';
 
 /** Storage buffers the fused Adam program binds (inputs + outputs). */
 export const adamBindings = (amsgrad: boolean): { inputs: number; outputs: number } =>

@@ -4,12 +4,12 @@
  * [0, 1) as (w >> 8) * 2^-24. mulhi uses 16-bit halves exactly like `mulhi32`, so the CPU and
  * WebGPU backends draw identical numbers.
  */
-import type { Program, ProgramContext } from '../../backend/webgpu/program.js';
-import { fail } from '../../tensor/errors.js';
-import type { PrimitiveParams } from '../../tensor/primitives.js';
-import { bindings, checkIndexable, launch1d, main1d, type TensorSpec, UniformStruct, workgroupSize } from './common.js';
 
-const sizeOf = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
+import { fail } from '../../errors.js';
+import type { PrimitiveParams } from '../../tensor/primitives.js';
+import { sizeOf } from '../../tensor/shape.js';
+import { bindings, checkIndexable, launch1d, main1d, type TensorSpec, UniformStruct, workgroupSize } from './common.js';
+import type { Program, ProgramContext } from './program.js';
 
 const PHILOX = `
 fn mulhi(a : u32, b : u32) -> u32 {

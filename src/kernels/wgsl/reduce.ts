@@ -18,15 +18,14 @@
  * Sums accumulate in f32 (the CPU backend uses float64): expect relative differences growing
  * with the reduced length (about sqrt(n) ulp for the tree).
  */
-import type { Program, ProgramContext } from '../../backend/webgpu/program.js';
-import { grid1d } from '../../backend/webgpu/program.js';
-import { fail } from '../../tensor/errors.js';
+
+import { fail } from '../../errors.js';
 import type { PrimitiveParams, ReduceOp } from '../../tensor/primitives.js';
+import { sizeOf, stridesOf } from '../../tensor/shape.js';
 import {
   bindings,
   checkIndexable,
   coalesce,
-  contiguousStrides,
   MAX_LOOP_ITERATIONS,
   main1d,
   type TensorSpec,
@@ -37,8 +36,8 @@ import {
   workgroupSize,
 } from './common.js';
 import { mathLib } from './math.js';
-
-const sizeOf = (s: readonly number[]): number => s.reduce((a, b) => a * b, 1);
+import type { Program, ProgramContext } from './program.js';
+import { grid1d } from './program.js';
 
 export type ReduceVariant = 'serial' | 'tree' | 'split';
 
@@ -49,7 +48,7 @@ export type ReduceVariant = 'serial' | 'tree' | 'split';
  * - CPU rasterisers (slow barriers): serial;
  * - otherwise: serial when the outputs alone fill the device, else the workgroup tree.
  */
-export function chooseReduceVariant(ctx: ProgramContext, plan: ReducePlan): ReduceVariant {
+function chooseReduceVariant(ctx: ProgramContext, plan: ReducePlan): ReduceVariant {
   const { nOut, nRed } = plan;
   if (nRed <= 64) return 'serial';
   if (nRed > MAX_LOOP_ITERATIONS / 2) return 'split';
@@ -60,7 +59,7 @@ export function chooseReduceVariant(ctx: ProgramContext, plan: ReducePlan): Redu
 }
 
 /** Partial results per output of the split variant (chunks stay within the loop budget). */
-export function splitCount(nOut: number, nRed: number): number {
+function splitCount(nOut: number, nRed: number): number {
   const wanted = Math.max(1, Math.min(1024, Math.ceil(nRed / 256), Math.ceil(4096 / Math.max(nOut, 1))));
   return Math.max(wanted, Math.ceil(nRed / (MAX_LOOP_ITERATIONS / 2)));
 }
@@ -88,15 +87,15 @@ function combine(op: ReduceOp, t: WgslScalar, a: string, b: string): string {
   return `${op}(${a}, ${b})`;
 }
 
-export interface ReducePlan {
+interface ReducePlan {
   readonly nOut: number;
   readonly nRed: number;
   readonly kept: { shape: number[]; strides: number[] };
   readonly red: { shape: number[]; strides: number[] };
 }
 
-export function reducePlan(shape: readonly number[], axes: readonly number[]): ReducePlan {
-  const s = contiguousStrides(shape);
+function reducePlan(shape: readonly number[], axes: readonly number[]): ReducePlan {
+  const s = stridesOf(shape);
   const keptIdx = shape.map((_, d) => d).filter((d) => !axes.includes(d));
   const redIdx = shape.map((_, d) => d).filter((d) => axes.includes(d));
   const k = coalesce(
@@ -115,7 +114,7 @@ export function reducePlan(shape: readonly number[], axes: readonly number[]): R
   };
 }
 
-export function reduceProgram(
+function reduceProgram(
   ctx: ProgramContext,
   inputs: readonly TensorSpec[],
   params: PrimitiveParams['reduce'] & { variant?: ReduceVariant },
@@ -313,7 +312,7 @@ fn better(va : i32, ia : u32, vb : i32, ib : u32) -> bool {
 }
 
 /** One pass of a reduction: reads the input or the partials, writes the partials or the output. */
-export interface ReduceStep {
+interface ReduceStep {
   readonly program: Program;
   readonly src: 'input' | 'partials';
   readonly dst: 'partials' | 'output';

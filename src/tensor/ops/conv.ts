@@ -1,5 +1,5 @@
+import { fail, fmtShape } from '../../errors.js';
 import { runPrimitive } from '../engine.js';
-import { fail, fmtShape } from '../errors.js';
 import type { Conv2dParams } from '../primitives.js';
 import type { Tensor } from '../tensor.js';
 import { add, mul } from './elementwise.js';
@@ -92,6 +92,29 @@ export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
 }
 
 /**
+ * The geometry both conv2d gradients check: `dy` must be the conv2d output of an input of shape
+ * `x` and a weight of shape `w` (4-D both, channels matching the groups); `mismatch` says which
+ * operands do not fit, and the error adds the dy shape that would.
+ */
+function checkGradientGeometry(
+  op: string,
+  p: Conv2dParams,
+  x: readonly number[],
+  w: readonly number[],
+  dy: Tensor,
+  mismatch: string,
+): void {
+  const [n, c, h, wd] = x as [number, number, number, number];
+  const [o, cg, kh, kw] = w as [number, number, number, number];
+  const oh = convOutSize(h, kh, p.stride[0], p.padding[0], p.dilation[0]);
+  const ow = convOutSize(wd, kw, p.stride[1], p.padding[1], p.dilation[1]);
+  const [dn, dc, dh, dw] = dy.shape;
+  if (x.length !== 4 || w.length !== 4 || dn !== n || dc !== o || dh !== oh || dw !== ow || cg * p.groups !== c) {
+    fail(op, `${mismatch} (expected dy [${n},${o},${oh},${ow}])`);
+  }
+}
+
+/**
  * Gradient of conv2d with respect to its input (a transposed convolution): dy [N, O, oH, oW],
  * w [O, C/groups, kH, kW] -> [N, C, H, W] for the given input shape.
  */
@@ -105,23 +128,14 @@ export function conv2dBackwardInput(
   checkFloat4(op, 'dy', dy);
   checkFloat4(op, 'weight', w);
   const p = convParams(op, opts);
-  const [n, c, h, wd] = inputShape as [number, number, number, number];
-  const [o, cg, kh, kw] = w.shape as [number, number, number, number];
-  const oh = convOutSize(h, kh, p.stride[0], p.padding[0], p.dilation[0]);
-  const ow = convOutSize(wd, kw, p.stride[1], p.padding[1], p.dilation[1]);
-  if (
-    inputShape.length !== 4 ||
-    dy.shape[0] !== n ||
-    dy.shape[1] !== o ||
-    dy.shape[2] !== oh ||
-    dy.shape[3] !== ow ||
-    cg * p.groups !== c
-  ) {
-    fail(
-      op,
-      `dy ${fmtShape(dy.shape)} and weight ${fmtShape(w.shape)} do not fit input shape ${fmtShape(inputShape)} (expected dy [${n},${o},${oh},${ow}])`,
-    );
-  }
+  checkGradientGeometry(
+    op,
+    p,
+    inputShape,
+    w.shape,
+    dy,
+    `dy ${fmtShape(dy.shape)} and weight ${fmtShape(w.shape)} do not fit input shape ${fmtShape(inputShape)}`,
+  );
   return runPrimitive(op, [dy, w], { ...p, inputShape: [...inputShape] }, inputShape, dy.dtype);
 }
 
@@ -136,23 +150,14 @@ export function conv2dBackwardFilter(
   checkFloat4(op, 'input', x);
   checkFloat4(op, 'dy', dy);
   const p = convParams(op, opts);
-  const [n, c, h, wd] = x.shape as [number, number, number, number];
-  const [o, cg, kh, kw] = filterShape as [number, number, number, number];
-  const oh = convOutSize(h, kh, p.stride[0], p.padding[0], p.dilation[0]);
-  const ow = convOutSize(wd, kw, p.stride[1], p.padding[1], p.dilation[1]);
-  if (
-    filterShape.length !== 4 ||
-    dy.shape[0] !== n ||
-    dy.shape[1] !== o ||
-    dy.shape[2] !== oh ||
-    dy.shape[3] !== ow ||
-    cg * p.groups !== c
-  ) {
-    fail(
-      op,
-      `input ${fmtShape(x.shape)} and dy ${fmtShape(dy.shape)} do not fit filter shape ${fmtShape(filterShape)} (expected dy [${n},${o},${oh},${ow}])`,
-    );
-  }
+  checkGradientGeometry(
+    op,
+    p,
+    x.shape,
+    filterShape,
+    dy,
+    `input ${fmtShape(x.shape)} and dy ${fmtShape(dy.shape)} do not fit filter shape ${fmtShape(filterShape)}`,
+  );
   return runPrimitive(op, [x, dy], { ...p, filterShape: [...filterShape] }, filterShape, x.dtype);
 }
 

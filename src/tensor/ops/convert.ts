@@ -1,6 +1,6 @@
+import { fail, fmtShape } from '../../errors.js';
 import { allocArray, castArray, checkDType, type DType, isFloat, type TypedArray } from '../dtype.js';
-import { getBackend, keep, registeredBackend, tensorFromArray } from '../engine.js';
-import { fail, fmtShape } from '../errors.js';
+import { backendNamed, getBackend, keep, tensorFromArray } from '../engine.js';
 import { checkShape, sizeOf } from '../shape.js';
 import { type NestedArray, Tensor, type TensorLike } from '../tensor.js';
 
@@ -187,8 +187,7 @@ export function eye(n: number, m = n, dtype: DType = 'float32'): Tensor {
 
 /** Copies a tensor to another backend (by name); the result is a constant for autodiff. */
 export async function toBackend(x: Tensor, name: 'cpu' | 'webgpu'): Promise<Tensor> {
-  const backend = registeredBackend(name);
-  if (backend === undefined) fail('to', `backend '${name}' is not initialised; call await setBackend('${name}') first`);
+  const backend = backendNamed('to', name);
   const data = await x.data();
   return tensorFromArray(data, x.shape, x.dtype, backend);
 }

@@ -1,6 +1,6 @@
+import { fail, fmtShape } from '../../errors.js';
 import { checkDType, type DType, isFloat } from '../dtype.js';
 import { runPrimitive } from '../engine.js';
-import { fail, fmtShape } from '../errors.js';
 import type { BinaryOp, CompareOp, UnaryOp } from '../primitives.js';
 import { broadcastMany, broadcastShapes } from '../shape.js';
 import type { Tensor, TensorLike } from '../tensor.js';

@@ -1,5 +1,5 @@
+import { fail, fmtShape } from '../../errors.js';
 import { runPrimitive } from '../engine.js';
-import { fail, fmtShape } from '../errors.js';
 import { normalizeAxis } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 import { arange } from './convert.js';

@@ -1,4 +1,4 @@
-import { fail, fmtShape } from '../errors.js';
+import { fail, fmtShape } from '../../errors.js';
 import type { Tensor } from '../tensor.js';
 import { div, log, mul, neg, softplus, square, sub } from './elementwise.js';
 import { gather } from './indexing.js';

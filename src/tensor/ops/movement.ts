@@ -1,5 +1,5 @@
+import { fail, fmtShape } from '../../errors.js';
 import { runPrimitive, tensorFromStorage } from '../engine.js';
-import { fail, fmtShape } from '../errors.js';
 import { broadcastShapes, checkShape, normalizeAxes, normalizeAxis, shapesEqual, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
 

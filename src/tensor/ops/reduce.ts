@@ -1,6 +1,6 @@
+import { fail, fmtShape } from '../../errors.js';
 import { isFloat } from '../dtype.js';
 import { runPrimitive } from '../engine.js';
-import { fail, fmtShape } from '../errors.js';
 import type { ArgReduceOp, ReduceOp } from '../primitives.js';
 import { normalizeAxes, normalizeAxis } from '../shape.js';
 import type { Tensor } from '../tensor.js';

@@ -51,31 +51,42 @@ export interface ProgramContext {
   readonly smallRegisterTiles?: boolean;
 }
 
+/** One 32-bit uniform word and its WGSL type. */
+export interface UniformWord {
+  readonly type: 'u32' | 'i32' | 'f32';
+  readonly value: number;
+}
+
+/** Packs uniform words little-endian into a buffer padded to 16 bytes (at least 16). */
+export function packUniforms(words: readonly UniformWord[]): ArrayBuffer {
+  const n = Math.max(4, Math.ceil(words.length / 4) * 4);
+  const buf = new ArrayBuffer(n * 4);
+  const dv = new DataView(buf);
+  words.forEach(({ type, value }, i) => {
+    if (type === 'u32') dv.setUint32(i * 4, value >>> 0, true);
+    else if (type === 'i32') dv.setInt32(i * 4, value | 0, true);
+    else dv.setFloat32(i * 4, value, true);
+  });
+  return buf;
+}
+
 /** Packs u32/i32/f32 fields into a uniform buffer padded to 16 bytes. */
 export class UniformWriter {
-  #words: { v: number; t: 'u32' | 'i32' | 'f32' }[] = [];
+  #words: UniformWord[] = [];
   u32(...vs: number[]): this {
-    for (const v of vs) this.#words.push({ v, t: 'u32' });
+    for (const value of vs) this.#words.push({ value, type: 'u32' });
     return this;
   }
   i32(...vs: number[]): this {
-    for (const v of vs) this.#words.push({ v, t: 'i32' });
+    for (const value of vs) this.#words.push({ value, type: 'i32' });
     return this;
   }
   f32(...vs: number[]): this {
-    for (const v of vs) this.#words.push({ v, t: 'f32' });
+    for (const value of vs) this.#words.push({ value, type: 'f32' });
     return this;
   }
   finish(): ArrayBuffer {
-    const n = Math.max(4, Math.ceil(this.#words.length / 4) * 4);
-    const buf = new ArrayBuffer(n * 4);
-    const dv = new DataView(buf);
-    this.#words.forEach(({ v, t }, i) => {
-      if (t === 'u32') dv.setUint32(i * 4, v >>> 0, true);
-      else if (t === 'i32') dv.setInt32(i * 4, v | 0, true);
-      else dv.setFloat32(i * 4, v, true);
-    });
-    return buf;
+    return packUniforms(this.#words);
   }
 }
 

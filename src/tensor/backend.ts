@@ -1,5 +1,9 @@
-import type { DType, TypedArray } from '../tensor/dtype.js';
-import type { KernelName, PrimitiveParams } from '../tensor/primitives.js';
+/**
+ * The Backend contract: what the engine asks of a device (a kernel per primitive, storage, reads).
+ * The CPU and WebGPU backends in src/backend/ implement it; kernels in src/kernels/ fill its KernelTable.
+ */
+import type { DType, TypedArray } from './dtype.js';
+import type { KernelName, PrimitiveParams } from './primitives.js';
 
 /** A backend's storage for one tensor's elements (a typed array on the CPU, a GPU buffer on WebGPU). */
 export type DataHandle = unknown;
@@ -35,6 +39,21 @@ export interface BackendMemory {
   buffers: number;
 }
 
+/** One fused Adam update's settings (numbers as the op path computes them in float64). */
+export interface AdamKernelParams {
+  readonly beta1: number;
+  readonly beta2: number;
+  /** 1 - beta1^t and 1 - beta2^t. */
+  readonly bc1: number;
+  readonly bc2: number;
+  readonly eps: number;
+  readonly lr: number;
+  readonly weightDecay: number;
+  readonly decoupled: boolean;
+  readonly amsgrad: boolean;
+  readonly epsMode: 'torch' | 'tf';
+}
+
 export interface Backend {
   readonly name: 'cpu' | 'webgpu';
   /** Human-readable description of the device (adapter name on WebGPU). */
@@ -58,4 +77,12 @@ export interface Backend {
   sync(): Promise<void>;
   /** Releases the device; the backend is unusable afterwards. */
   destroy(): void;
+  /** True once `destroy()` has run (or the device is gone for good); make a new backend then. */
+  readonly destroyed: boolean;
+  /**
+   * The fused Adam update of one float32 parameter (see src/tensor/fused.ts): handles of p, g, m,
+   * v (, vmax) with `size` elements each -> new handles of p', m', v' (, vmax'); undefined when the
+   * device cannot run it (the caller then runs the update op by op).
+   */
+  fusedAdam(inputs: readonly DataHandle[], size: number, params: AdamKernelParams): DataHandle[] | undefined;
 }

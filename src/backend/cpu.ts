@@ -1,16 +1,16 @@
-import type { Backend, DataHandle, KernelTable } from '../../backend/backend.js';
-import type { DType, TypedArray } from '../../tensor/dtype.js';
-import { fail } from '../../tensor/errors.js';
-import type { AdamKernelParams } from '../wgsl/optim.js';
-import { conv2d, conv2dBackwardFilter, conv2dBackwardInput } from './conv.js';
-import { binary, cast, compare, unary, where } from './elementwise.js';
-import { gather, scatterAdd } from './indexing.js';
-import { matmul } from './matmul.js';
-import { concat, expand, flip, pad, permute, slice } from './movement.js';
-import { cpuFusedAdam } from './optim.js';
-import { randomUniform } from './random.js';
-import { argReduce, reduce } from './reduce.js';
-import { pooledOutputBytes, recycle } from './util.js';
+import { fail } from '../errors.js';
+import { conv2d, conv2dBackwardFilter, conv2dBackwardInput } from '../kernels/cpu/conv.js';
+import { binary, cast, compare, unary, where } from '../kernels/cpu/elementwise.js';
+import { gather, scatterAdd } from '../kernels/cpu/indexing.js';
+import { matmul } from '../kernels/cpu/matmul.js';
+import { concat, expand, flip, pad, permute, slice } from '../kernels/cpu/movement.js';
+import { cpuFusedAdam } from '../kernels/cpu/optim.js';
+import { randomUniform } from '../kernels/cpu/random.js';
+import { argReduce, reduce } from '../kernels/cpu/reduce.js';
+import { pooledOutputBytes, recycle } from '../kernels/cpu/util.js';
+import type { Backend, KernelTable } from '../tensor/backend.js';
+import type { DType, TypedArray } from '../tensor/dtype.js';
+import { registerBackend } from '../tensor/engine.js';
 
 const kernels: KernelTable = {
   unary,
@@ -52,14 +52,16 @@ function counted(table: KernelTable): KernelTable {
   return out as unknown as KernelTable;
 }
 
-/** The reference backend: plain TypeScript over typed arrays, float32 and float64. */
-export const cpuBackend: Backend & {
-  /** The fused Adam update of src/optim/fused.ts (float32): see src/kernels/cpu/optim.ts. */
-  fusedAdam(inputs: readonly DataHandle[], size: number, params: AdamKernelParams): DataHandle[];
-} = {
+/**
+ * The reference backend: plain TypeScript over typed arrays, float32 and float64. It registers
+ * itself with the engine on import and is the backend new tensors are created on until
+ * `setBackend` picks another.
+ */
+export const cpuBackend: Backend = {
   name: 'cpu',
   description: 'CPU (TypeScript)',
   kernels: counted(kernels),
+  /** The fused Adam update (float32): see src/kernels/cpu/optim.ts. */
   fusedAdam(inputs, size, params) {
     const outs = cpuFusedAdam(inputs as readonly Float32Array[], size, params);
     for (const o of outs) {
@@ -96,4 +98,7 @@ export const cpuBackend: Backend & {
   },
   sync: () => Promise.resolve(),
   destroy: () => {},
+  destroyed: false,
 };
+
+registerBackend(cpuBackend);
