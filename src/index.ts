@@ -10,7 +10,7 @@
 
 export { type GradcheckOptions, type GradcheckResult, gradcheck } from './autograd/gradcheck.js';
 export { gradRules, unbroadcast } from './autograd/rules.js';
-export { type GradOptions, grad, type Tree, valueAndGrad, vjp } from './autograd/transforms.js';
+export { type GradOptions, grad, valueAndGrad, vjp } from './autograd/transforms.js';
 export type { Backend, BackendMemory, KernelTable } from './backend/backend.js';
 export { type BackendChoice, getBackendInfo, setBackend } from './backend/select.js';
 export { type WebGPUStats, webgpuStats } from './backend/webgpu/runtime.js';
@@ -53,3 +53,13 @@ export * from './tensor/ops/index.js';
 export type { ReduceOptions } from './tensor/ops/reduce.js';
 export type { BinaryOp, CompareOp, PrimitiveName, ReduceOp, UnaryOp } from './tensor/primitives.js';
 export { type NestedArray, Tensor, type TensorLike } from './tensor/tensor.js';
+export {
+  checkSameShapes,
+  flattenTree,
+  mapTree,
+  type ParamTree,
+  type Tree,
+  treeLeaves,
+  unflattenTree,
+  zipTrees,
+} from './tensor/tree.js';

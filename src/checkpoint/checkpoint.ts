@@ -10,19 +10,19 @@
  * - user metadata: any other string keys (not starting with 'optimizer/', 'generator/', 'tessera.').
  */
 import type { Module } from '../nn/module.js';
-import { flattenTree, type ParamTree, unflattenTree } from '../nn/tree.js';
 import type { OptimizerState } from '../optim/functional.js';
 import { Generator, type GeneratorState } from '../random/generator.js';
 import { castArray, type DType, isFloat } from '../tensor/dtype.js';
-import { tensorFromArray } from '../tensor/engine.js';
+import { dispose, tensorFromArray } from '../tensor/engine.js';
 import { fail, fmtShape } from '../tensor/errors.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { flattenTree, mapTree, type Tree, unflattenTree } from '../tensor/tree.js';
 import { decodeSafetensors, encodeSafetensors, type HostTensor, type SafetensorsContents } from './safetensors.js';
 
 /** What an optimiser must offer to be checkpointed (the optimiser classes do). */
 export interface CheckpointableOptimizer {
-  getState(): OptimizerState<ParamTree>;
-  setState(state: OptimizerState<ParamTree>): void;
+  getState(): OptimizerState<Tree>;
+  setState(state: OptimizerState<Tree>): void;
 }
 
 /** The objects a checkpoint saves from or loads into. */
@@ -218,20 +218,21 @@ export function loadCheckpointContents(
   for (const [name, opt] of Object.entries(targets.optimizers ?? {})) {
     const st = opt.getState();
     const step = steps.get(name);
-    const slots: Record<string, ParamTree> = {};
+    const slots: Record<string, Tree> = {};
+    const made: Tensor[] = [];
     let complete = step !== undefined;
     for (const [slot, tree] of Object.entries(st.slots)) {
-      const entries: [string, Tensor][] = [];
-      for (const [p, t] of flattenTree(tree, op)) {
+      // The loaded slot keeps the structure of the optimiser's own (arrays stay arrays).
+      slots[slot] = mapTree(tree, (t, _, p) => {
         const n = make(`optimizer/${name}/${slot}/${p}`, t);
-        if (n) entries.push([p, n]);
-        else complete = false;
-      }
-      slots[slot] = unflattenTree(entries);
+        if (n === undefined) complete = false;
+        else made.push(n);
+        return n ?? t;
+      });
     }
     // Non-strict loads with a partial optimiser state leave that optimiser as it was.
     if (complete) opt.setState({ step: step!, slots });
-    else for (const tree of Object.values(slots)) for (const [, t] of flattenTree(tree)) t.dispose();
+    else dispose(made);
   }
   for (const [name, g] of Object.entries(targets.generators ?? {})) {
     const s = gens.get(name);

@@ -9,7 +9,6 @@ import { shiftImages } from '../data/transforms.js';
 import { type ClassifierEvaluation, evaluateClassifier } from '../metrics/accuracy.js';
 import { Conv2d, Dropout, Flatten, Linear, ReLU, Sequential } from '../nn/layers.js';
 import { functionalCall, Module } from '../nn/module.js';
-import { type ParamTree, unflattenTree } from '../nn/tree.js';
 import { Adam } from '../optim/index.js';
 import { Generator } from '../random/generator.js';
 import { getBackend, tidy } from '../tensor/engine.js';
@@ -18,6 +17,7 @@ import { maxPool2d } from '../tensor/ops/conv.js';
 import { tensor } from '../tensor/ops/convert.js';
 import { crossEntropy } from '../tensor/ops/losses.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { type ParamTree, unflattenTree } from '../tensor/tree.js';
 
 /** Max pooling over k x k windows with stride k, as a layer. */
 export class MaxPool2d extends Module {

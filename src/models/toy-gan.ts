@@ -3,7 +3,6 @@ import { type GaussianMixture, gridMixture, ringMixture, sampleMixture } from '.
 import { type ModeMetrics, modeMetrics } from '../metrics/modes.js';
 import { mlp } from '../nn/builders.js';
 import { functionalCall, type Module } from '../nn/module.js';
-import type { ParamTree } from '../nn/tree.js';
 import { Adam } from '../optim/index.js';
 import { autoRange, type Range2D } from '../plot/plots.js';
 import { Generator } from '../random/generator.js';
@@ -11,6 +10,7 @@ import { getBackend, noGrad, tidy } from '../tensor/engine.js';
 import { fail } from '../tensor/errors.js';
 import { binaryCrossEntropyWithLogits } from '../tensor/ops/losses.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { ParamTree } from '../tensor/tree.js';
 
 /** Settings of the toy GAN (every field has a default; see DEFAULT_TOY_GAN). */
 export interface ToyGanConfig {

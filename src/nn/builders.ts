@@ -2,6 +2,7 @@ import type { Generator } from '../random/generator.js';
 import { fail, fmtShape } from '../tensor/errors.js';
 import { reshape } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { ParamTree } from '../tensor/tree.js';
 import { type FloatDType, normal, zeros } from './init.js';
 import {
   type ActivationName,
@@ -22,7 +23,6 @@ import {
   Tanh,
 } from './layers.js';
 import { type ForwardOptions, Module } from './module.js';
-import type { ParamTree } from './tree.js';
 
 /** Which layers `initWeights` touches. */
 export type InitTarget = 'linear' | 'conv' | 'batchnorm';

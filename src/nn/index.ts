@@ -3,4 +3,3 @@ export type { FanMode, FloatDType, InitOptions, KaimingOptions, Nonlinearity } f
 export * as init from './init.js';
 export * from './layers.js';
 export * from './module.js';
-export * from './tree.js';

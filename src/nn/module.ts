@@ -1,7 +1,7 @@
 import { keep } from '../tensor/engine.js';
 import { fail, fmtShape } from '../tensor/errors.js';
 import { Tensor } from '../tensor/tensor.js';
-import { flattenTree, type ParamTree, unflattenTree } from './tree.js';
+import { flattenTree, type ParamTree, unflattenTree } from '../tensor/tree.js';
 
 /** Per-call options every module's `forward` accepts; containers pass them on to their children. */
 export interface ForwardOptions {
