@@ -120,11 +120,11 @@ function tesseraGan(): { step: () => Promise<void>; free: () => void } {
 }
 
 function tesseraClassifier(): { step: () => Promise<void>; free: () => void } {
-  const gen = new Generator(2);
-  const model = mnistClassifier({ generator: gen });
+  const rng = new Generator(2);
+  const model = mnistClassifier({ rng });
   const opt = new Adam(model, { lr: 1e-3 });
-  const x = gen.uniform([CLS_BATCH, 1, 28, 28]);
-  const y = gen.randint(0, 10, [CLS_BATCH]);
+  const x = rng.uniform([CLS_BATCH, 1, 28, 28]);
+  const y = rng.randint(0, 10, [CLS_BATCH]);
   return {
     step: async () => {
       tidy(() => {

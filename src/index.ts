@@ -31,6 +31,7 @@ export {
   getDefaultGenerator,
   normal,
   permutation,
+  type RngOptions,
   randint,
   seed,
   uniform,

@@ -248,8 +248,8 @@ describe('trees of players: { G, D, sigma }', () => {
 
   it('matches per-player gradients for module parameter trees', () => {
     const rng = new Generator(3);
-    const G = mlp([2, 4, 3], { activation: 'tanh', generator: rng, dtype: 'float64' });
-    const D = mlp([3, 4, 1], { activation: 'tanh', generator: rng, dtype: 'float64' });
+    const G = mlp([2, 4, 3], { activation: 'tanh', rng, dtype: 'float64' });
+    const D = mlp([3, 4, 1], { activation: 'tanh', rng, dtype: 'float64' });
     const z = rng.normal([5, 2], 0, 1, { dtype: 'float64' });
     const sigma = f64(0.7);
     const lossOf = (p: { G: ParamTree; D: ParamTree; sigma: Tensor }) =>

@@ -1,12 +1,12 @@
 /**
- * Checkpoints: a module's parameters and buffers, optimiser state and generator state in one
- * safetensors file. Names of a single module's tensors are its state-dict names ('0.weight',
+ * Checkpoints: a module's parameters and buffers, optimiser state and random-number generator
+ * state in one safetensors file. Names of a single module's tensors are its state-dict names ('0.weight',
  * 'main.1.running_mean'), so the file loads into PyTorch with `safetensors.torch.load_file`.
  *
  * Layout:
  * - modules: `<path>` for one module, `<name>.<path>` for named modules;
  * - optimiser slots: `optimizer/<name>/<slot>/<path>`; step count in metadata `optimizer/<name>/step`;
- * - generators: metadata `generator/<name>` = JSON of `Generator.getState()`;
+ * - random-number generators (`rngs`): metadata `generator/<name>` = JSON of `Generator.getState()`;
  * - user metadata: any other string keys (not starting with 'optimizer/', 'generator/', 'tessera.').
  */
 import type { Module } from '../nn/module.js';
@@ -30,6 +30,9 @@ export interface CheckpointTargets {
   /** One module (names = its state dict) or named modules (names prefixed with `<name>.`). */
   modules?: Module | Record<string, Module>;
   optimizers?: Record<string, CheckpointableOptimizer>;
+  /** Random-number generators, by name (their state is stored as metadata). */
+  rngs?: Record<string, Generator>;
+  /** @deprecated Renamed `rngs`; still accepted for this release. */
   generators?: Record<string, Generator>;
 }
 
@@ -62,6 +65,11 @@ function moduleEntries(targets: CheckpointTargets): [string, Module][] {
   if (m === undefined) return [];
   if (isModuleLike(m)) return [['', m]];
   return Object.entries(m);
+}
+
+/** The targets' random-number generators: `rngs`, or the deprecated `generators`. */
+function rngEntries(targets: CheckpointTargets): [string, Generator][] {
+  return Object.entries(targets.rngs ?? targets.generators ?? {});
 }
 
 function checkName(kind: string, name: string): void {
@@ -106,10 +114,10 @@ export async function checkpointToBytes(opts: SaveCheckpointOptions): Promise<Ui
     checkName('optimizer', name);
     meta[`optimizer/${name}/step`] = String(opt.getState().step);
   }
-  for (const [name, g] of Object.entries(opts.generators ?? {})) {
-    checkName('generator', name);
-    if (!(g instanceof Generator)) fail('saveCheckpoint', `generator '${name}' is not a Generator`);
-    meta[`generator/${name}`] = JSON.stringify(g.getState());
+  for (const [name, rng] of rngEntries(opts)) {
+    checkName('rng', name);
+    if (!(rng instanceof Generator)) fail('saveCheckpoint', `rng '${name}' is not a Generator`);
+    meta[`generator/${name}`] = JSON.stringify(rng.getState());
   }
   const slots = expectedTensors(opts);
   const entries: [string, HostTensor][] = [];
@@ -181,8 +189,8 @@ export function loadCheckpointContents(
       problems.push(`metadata 'optimizer/${name}/step' is not a step count: '${v}'`);
     else steps.set(name, n);
   }
-  const gens = new Map<string, GeneratorState>();
-  for (const name of Object.keys(targets.generators ?? {})) {
+  const rngStates = new Map<string, GeneratorState>();
+  for (const [name] of rngEntries(targets)) {
     const v = contents.metadata[`generator/${name}`];
     if (v === undefined) {
       if (strict) problems.push(`missing metadata 'generator/${name}'`);
@@ -190,7 +198,7 @@ export function loadCheckpointContents(
     }
     const s = parseGeneratorState(v);
     if (s === null) problems.push(`metadata 'generator/${name}' is not a generator state: '${v}'`);
-    else gens.set(name, s);
+    else rngStates.set(name, s);
   }
   if (problems.length > 0) fail(op, `${problems.length} problem(s): ${problems.join('; ')}`);
 
@@ -234,9 +242,9 @@ export function loadCheckpointContents(
     if (complete) opt.setState({ step: step!, slots });
     else dispose(made);
   }
-  for (const [name, g] of Object.entries(targets.generators ?? {})) {
-    const s = gens.get(name);
-    if (s) g.setState(s);
+  for (const [name, rng] of rngEntries(targets)) {
+    const s = rngStates.get(name);
+    if (s) rng.setState(s);
   }
   const metadata: Record<string, string> = {};
   for (const [k, v] of Object.entries(contents.metadata)) if (!RESERVED.some((r) => k.startsWith(r))) metadata[k] = v;
@@ -308,12 +316,12 @@ export async function readSafetensors(path: string): Promise<SafetensorsContents
 }
 
 /**
- * Saves modules, optimiser state, generator state and metadata to `path` (safetensors, written
- * atomically).
+ * Saves modules, optimiser state, random-number generator state and metadata to `path`
+ * (safetensors, written atomically).
  *
  * @example
  * await saveCheckpoint('run/ckpt.safetensors', { modules: { G, D }, optimizers: { G: optG, D: optD },
- *   generators: { data: rng }, metadata: { epoch: '3' } });
+ *   rngs: { data: rng }, metadata: { epoch: '3' } });
  */
 export async function saveCheckpoint(path: string, opts: SaveCheckpointOptions): Promise<void> {
   await writeFileAtomic(path, await checkpointToBytes(opts));

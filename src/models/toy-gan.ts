@@ -103,8 +103,8 @@ export class ToyGan {
     const [initRng, dataRng] = new Generator(cfg.seed).split(2);
     this.rng = dataRng!;
     const h = cfg.hidden;
-    this.generator = mlp([cfg.latentDim, h, h, this.mixture.dim], { activation: 'tanh', generator: initRng! });
-    this.discriminator = mlp([this.mixture.dim, h, h, 1], { activation: 'tanh', generator: initRng! });
+    this.generator = mlp([cfg.latentDim, h, h, this.mixture.dim], { activation: 'tanh', rng: initRng! });
+    this.discriminator = mlp([this.mixture.dim, h, h, 1], { activation: 'tanh', rng: initRng! });
     const betas = [cfg.beta1, cfg.beta2] as const;
     this.#optG = new Adam(this.generator, { lr: cfg.lrG, betas });
     this.#optD = new Adam(this.discriminator, { lr: cfg.lrD, betas });

@@ -1,5 +1,5 @@
 import { cpuBackend } from '../kernels/cpu/backend.js';
-import { Generator, getDefaultGenerator } from '../random/generator.js';
+import { type Generator, getDefaultGenerator, type RngOptions, rngOption } from '../random/generator.js';
 import { getBackend, noGrad, tensorFromArray, tidy, useBackend } from '../tensor/engine.js';
 import { fail, fmtShape } from '../tensor/errors.js';
 import { full } from '../tensor/ops/index.js';
@@ -8,9 +8,8 @@ import type { Tensor } from '../tensor/tensor.js';
 /** Float dtypes parameters can have. */
 export type FloatDType = 'float32' | 'float64';
 
-export interface InitOptions {
-  /** Source of randomness (default: the global default generator, see `seed()`). Never Math.random. */
-  generator?: Generator;
+/** Options of the initialisers; `rng` defaults to the global default generator (see `seed()`). */
+export interface InitOptions extends RngOptions {
   dtype?: FloatDType;
 }
 
@@ -28,9 +27,7 @@ export type Nonlinearity =
 export type FanMode = 'fan_in' | 'fan_out';
 
 function gen(opts: InitOptions): Generator {
-  const g = opts.generator ?? getDefaultGenerator();
-  if (!(g instanceof Generator)) fail('init', 'generator must be a Generator');
-  return g;
+  return rngOption('init', opts) ?? getDefaultGenerator();
 }
 
 function checkDims(op: string, shape: readonly number[], min: number): void {

@@ -133,6 +133,27 @@ export function getDefaultGenerator(): Generator {
   return defaultGenerator;
 }
 
+/**
+ * The option that takes a random-number generator, named `rng` everywhere (in a GAN library
+ * "generator" means the network). What the default is, each owner says.
+ */
+export interface RngOptions {
+  /** Source of randomness. Never Math.random. */
+  rng?: Generator;
+  /** @deprecated Renamed `rng`; still accepted for this release. */
+  generator?: Generator;
+}
+
+/**
+ * `opts.rng` (or the deprecated `opts.generator`), checked to be a Generator; undefined when
+ * neither is given, so the caller picks the default.
+ */
+export function rngOption(op: string, opts: RngOptions | undefined): Generator | undefined {
+  const rng = opts?.rng ?? opts?.generator;
+  if (rng !== undefined && !(rng instanceof Generator)) fail(op, 'rng must be a Generator');
+  return rng;
+}
+
 export const uniform = (shape: readonly number[], low = 0, high = 1, opts?: DrawOptions): Tensor =>
   defaultGenerator.uniform(shape, low, high, opts);
 export const normal = (shape: readonly number[], mean = 0, std = 1, opts?: DrawOptions): Tensor =>
