@@ -1,8 +1,8 @@
 // nn + optim + checkpoint, runnable: node --import tsx examples/train-mlp.ts (or npx tsx ...)
 //
 // Fits y = sin(x) with a small MLP and Adam, saves a checkpoint halfway (weights, Adam state and
-// the data's random-number generator), then resumes it into freshly built objects: the resumed run continues
-// exactly where the uninterrupted one goes.
+// the data's random-number generator), then resumes it into freshly built objects: the resumed run
+// continues exactly where the uninterrupted one goes.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

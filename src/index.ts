@@ -2,7 +2,7 @@
  * tessera: tensors with reverse-mode autodiff of any order, on a float64-capable CPU backend and
  * hand-written WGSL kernels on WebGPU.
  *
- * One flat namespace: the core (tensors, ops, autodiff, randomness, backends), nn, optim,
+ * One flat namespace: the core (tensors, ops, trees, autodiff, randomness, backends), nn, optim,
  * checkpoint, hmc (sampler, diagnostics, PresGAN posterior), data (datasets, synthetic sets,
  * batching, transforms, IDX/CIFAR readers), metrics, plot and models (the GAN and classifier
  * recipes). Every name is unique across these modules (`npx tsc` rejects an ambiguous re-export).

@@ -1,3 +1,5 @@
+// gradcheck: compares autodiff gradients with central finite differences, in float64 on the CPU
+// backend.
 import { cpuBackend } from '../kernels/cpu/backend.js';
 import { uniformBits, wordToUniform } from '../random/philox.js';
 import { keep, tensorFromArray, tidy } from '../tensor/engine.js';

@@ -1,3 +1,4 @@
+// The gradient rules: one vector-Jacobian product per primitive (gradRules), and unbroadcast.
 import { allocArray } from '../tensor/dtype.js';
 import { tensorFromArray } from '../tensor/engine.js';
 import { fail, fmtShape } from '../tensor/errors.js';

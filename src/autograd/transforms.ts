@@ -1,3 +1,5 @@
+// The autodiff transforms: grad and valueAndGrad (over trees of tensors, with argnums and hasAux)
+// and vjp.
 import { isFloat } from '../tensor/dtype.js';
 import { noGrad, runPrimitive, tensorFromStorage, tidy, withGrad } from '../tensor/engine.js';
 import { fail, fmtShape } from '../tensor/errors.js';

@@ -1,3 +1,5 @@
+// The backend interface: storage handles, kernel inputs and outputs, and the kernel table every
+// backend implements.
 import type { DType, TypedArray } from '../tensor/dtype.js';
 import type { KernelName, PrimitiveParams } from '../tensor/primitives.js';
 

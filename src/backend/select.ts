@@ -1,3 +1,4 @@
+// Backend selection: setBackend('cpu' | 'webgpu' | 'auto') and getBackendInfo.
 import { cpuBackend } from '../kernels/cpu/backend.js';
 import { getBackend, registeredBackend, useBackend } from '../tensor/engine.js';
 import { fail } from '../tensor/errors.js';

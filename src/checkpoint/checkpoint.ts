@@ -1,7 +1,8 @@
 /**
  * Checkpoints: a module's parameters and buffers, optimiser state and random-number generator
- * state in one safetensors file. Names of a single module's tensors are its state-dict names ('0.weight',
- * 'main.1.running_mean'), so the file loads into PyTorch with `safetensors.torch.load_file`.
+ * state in one safetensors file. Names of a single module's tensors are its state-dict names
+ * ('0.weight', 'main.1.running_mean'), so the file loads into PyTorch with
+ * `safetensors.torch.load_file`.
  *
  * Layout:
  * - modules: `<path>` for one module, `<name>.<path>` for named modules;

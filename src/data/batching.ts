@@ -1,3 +1,5 @@
+// Batching: shuffled epochs of indices (epochBatches), gathering a dataset's batch onto the device,
+// and iterateBatches.
 import { type Generator, type RngOptions, rngOption } from '../random/generator.js';
 import { fail } from '../tensor/errors.js';
 import { tensor } from '../tensor/ops/convert.js';

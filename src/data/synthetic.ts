@@ -1,3 +1,5 @@
+// Synthetic sets for GAN mode-coverage experiments: ring, grid and high-dimensional Gaussian
+// mixtures, and two moons.
 import { Generator } from '../random/generator.js';
 import { tidy } from '../tensor/engine.js';
 import { fail } from '../tensor/errors.js';

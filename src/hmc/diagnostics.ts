@@ -1,3 +1,5 @@
+// MCMC diagnostics on the host: autocorrelation, effective sample size, split R-hat, acceptance
+// rates and summary.
 import { fail, fmtShape } from '../tensor/errors.js';
 import { Tensor } from '../tensor/tensor.js';
 

@@ -1,3 +1,4 @@
+// The PresGAN posterior target log p(z | x) for HMC, and the official HMC settings.
 import { fail, fmtShape } from '../tensor/errors.js';
 import { div, mul, neg, reshape, square, stopGradient, sub, sum } from '../tensor/ops/index.js';
 import { Tensor } from '../tensor/tensor.js';

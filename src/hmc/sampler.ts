@@ -1,3 +1,5 @@
+// hmc(): batched Hamiltonian Monte Carlo chains on the device, with step-size adaptation and
+// acceptance statistics.
 import { getDefaultGenerator, type RngOptions, rngOption } from '../random/generator.js';
 import { isFloat } from '../tensor/dtype.js';
 import { getBackend, noGrad, tidy } from '../tensor/engine.js';

@@ -1,3 +1,5 @@
+// The Stacked-MNIST classifier recipe: the network (mnistClassifier), its configuration, data and
+// training loop (trainClassifier).
 import { valueAndGrad } from '../autograd/transforms.js';
 import { loadCheckpoint } from '../checkpoint/checkpoint.js';
 import { epochBatches, gatherHost } from '../data/batching.js';

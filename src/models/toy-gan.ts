@@ -1,3 +1,5 @@
+// The toy-GAN recipe: MLP generator and discriminator on a Gaussian mixture (ToyGan) and its
+// training loop with mode metrics (trainToyGan).
 import { valueAndGrad } from '../autograd/transforms.js';
 import { type GaussianMixture, gridMixture, ringMixture, sampleMixture } from '../data/synthetic.js';
 import { type ModeMetrics, modeMetrics } from '../metrics/modes.js';

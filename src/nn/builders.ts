@@ -1,3 +1,5 @@
+// Network builders: mlp, the DCGAN generator and discriminator, and re-initialisation (initWeights,
+// dcganInit).
 import { type Generator, type RngOptions, rngOption } from '../random/generator.js';
 import { fail, fmtShape } from '../tensor/errors.js';
 import { reshape } from '../tensor/ops/index.js';

@@ -1,3 +1,5 @@
+// Parameter initialisers (PyTorch's nn.init): constant, uniform, normal, Xavier, Kaiming,
+// orthogonal and the layer defaults.
 import { cpuBackend } from '../kernels/cpu/backend.js';
 import { type Generator, getDefaultGenerator, type RngOptions, rngOption } from '../random/generator.js';
 import { getBackend, noGrad, tensorFromArray, tidy, useBackend } from '../tensor/engine.js';

@@ -1,3 +1,5 @@
+// The layers: Linear, Conv2d, ConvTranspose2d, BatchNorm1d/2d, Dropout, Maxout and the
+// activations.
 import { type Generator, getDefaultGenerator, type RngOptions, rngOption } from '../random/generator.js';
 import { noGrad, tidy } from '../tensor/engine.js';
 import { fail, fmtShape } from '../tensor/errors.js';

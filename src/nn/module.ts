@@ -1,3 +1,5 @@
+// Module, the base of every layer (parameters, buffers, submodules, train/eval), withParameters,
+// functionalCall and ParameterDict.
 import { keep } from '../tensor/engine.js';
 import { fail, fmtShape } from '../tensor/errors.js';
 import { Tensor } from '../tensor/tensor.js';

@@ -1,3 +1,4 @@
+// Gradient clipping (global norm, value), clampTree and WGAN weight clipping.
 import type { Module } from '../nn/module.js';
 import { noGrad, tidy } from '../tensor/engine.js';
 import { fail } from '../tensor/errors.js';

@@ -1,6 +1,6 @@
 /**
- * Fused optimiser updates on backends that offer them (the WebGPU backend's `fusedAdam`): one
- * kernel per parameter instead of one per elementwise op. Used only where the op-by-op update
+ * Fused optimiser updates on backends that offer them (the `fusedAdam` of the CPU and WebGPU
+ * backends): one kernel per parameter instead of one per elementwise op. Used only where the op-by-op update
  * would record nothing for autodiff (gradients off, or no input being differentiated), with a
  * number learning rate, float32 tensors, and checkNumerics off (which checks every op's output);
  * otherwise the caller runs the ops. Same float32 operations in the same order as the op path.

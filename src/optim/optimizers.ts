@@ -1,3 +1,5 @@
+// The stateful optimisers (SGD, Adam, AdamW, RMSprop, Adadelta): thin wrappers over the pure steps
+// that update a module.
 import type { Module } from '../nn/module.js';
 import { keep, noGrad, tidy } from '../tensor/engine.js';
 import { fail, fmtShape } from '../tensor/errors.js';

@@ -1,3 +1,5 @@
+// Seeded random numbers: the Philox Generator, the default generator and its free functions, and
+// the `rng` option.
 import type { DType } from '../tensor/dtype.js';
 import { runPrimitive, tensorFromArray } from '../tensor/engine.js';
 import { fail } from '../tensor/errors.js';

@@ -1,3 +1,5 @@
+// The tensor engine: the current backend, storage reference counts, tidy/keep/dispose, memory(),
+// grad mode and runPrimitive.
 import type { Backend, DataHandle, KernelInput } from '../backend/backend.js';
 import { cpuBackend } from '../kernels/cpu/backend.js';
 import { bytesPerElement, type DType, isFloat, type TypedArray } from './dtype.js';

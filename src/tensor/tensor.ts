@@ -1,3 +1,4 @@
+// The Tensor class: shape, dtype, backend storage, read-back, disposal and the op methods.
 import type { Backend } from '../backend/backend.js';
 import type { DType, TypedArray } from './dtype.js';
 import type { Node, Storage } from './engine.js';

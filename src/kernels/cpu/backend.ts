@@ -1,3 +1,4 @@
+// The CPU backend: typed-array storage, the kernel table of src/kernels/cpu and the fused Adam.
 import type { Backend, DataHandle, KernelTable } from '../../backend/backend.js';
 import type { DType, TypedArray } from '../../tensor/dtype.js';
 import { fail } from '../../tensor/errors.js';

@@ -1,3 +1,4 @@
+// CPU kernels for gather and scatterAdd.
 import type { Kernel } from '../../backend/backend.js';
 import { fail, fmtShape } from '../../tensor/errors.js';
 import { stridesOf } from '../../tensor/shape.js';

@@ -1,3 +1,4 @@
+// The CPU kernel for Philox uniforms (randomUniform).
 import type { Kernel } from '../../backend/backend.js';
 import { uniformBits, wordToUniform } from '../../random/philox.js';
 import { alloc } from './util.js';

@@ -1,3 +1,5 @@
+// Creating tensors (tensor, zeros, ones, full, arange, linspace, eye, ...), nested arrays, and
+// moving tensors between backends.
 import { allocArray, castArray, checkDType, type DType, isFloat, type TypedArray } from '../dtype.js';
 import { getBackend, keep, registeredBackend, tensorFromArray } from '../engine.js';
 import { fail, fmtShape } from '../errors.js';

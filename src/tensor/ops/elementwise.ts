@@ -1,3 +1,5 @@
+// Elementwise ops: unary math, broadcasting binary arithmetic, comparisons, where, cast, clamp and
+// the activations.
 import { checkDType, type DType, isFloat } from '../dtype.js';
 import { runPrimitive } from '../engine.js';
 import { fail, fmtShape } from '../errors.js';

@@ -1,3 +1,4 @@
+// Linear algebra ops: matmul (batched, broadcasting, with transposes), dot and outer.
 import { runPrimitive } from '../engine.js';
 import { fail, fmtShape } from '../errors.js';
 import { broadcastShapes } from '../shape.js';

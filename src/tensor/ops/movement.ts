@@ -1,3 +1,5 @@
+// Movement ops: stopGradient, reshape, permute, transpose, broadcastTo, squeeze, slice, flip, pad,
+// concat, stack, split and tile.
 import { runPrimitive, tensorFromStorage } from '../engine.js';
 import { fail, fmtShape } from '../errors.js';
 import { broadcastShapes, checkShape, normalizeAxes, normalizeAxis, shapesEqual, sizeOf } from '../shape.js';
