@@ -37,8 +37,8 @@ interface RingParams {
   b3: Tensor;
 }
 
-function ringParams(gen: Generator): RingParams {
-  const layer = (i: number, o: number) => [gen.normal([i, o], 0, 1 / Math.sqrt(i)), gen.normal([o], 0, 0.1)] as const;
+function ringParams(rng: Generator): RingParams {
+  const layer = (i: number, o: number) => [rng.normal([i, o], 0, 1 / Math.sqrt(i)), rng.normal([o], 0, 0.1)] as const;
   const [W1, b1] = layer(10, 128);
   const [W2, b2] = layer(128, 128);
   const [W3, b3] = layer(128, 2);
@@ -50,15 +50,15 @@ const ringG = (z: Tensor, p: RingParams): Tensor =>
 
 /** A PresGAN-style sampler state for `chains` chains: z that generated x, and the carried step size. */
 function setup(chains: number, seed: number) {
-  const gen = new Generator(seed);
-  const params = ringParams(gen);
-  const z = gen.normal([chains, 10]);
+  const rng = new Generator(seed);
+  const params = ringParams(rng);
+  const z = rng.normal([chains, 10]);
   const sigma = Math.log1p(Math.exp(-1)); // softplus(-1), the official initial sigma
-  const x = tidy(() => ringG(z, params).add(gen.normal([chains, 2]).mul(sigma)));
+  const x = tidy(() => ringG(z, params).add(rng.normal([chains, 2]).mul(sigma)));
   const target = presganPosterior({ G: ringG, params, x, sigma });
   let stepSize: Tensor | number = 0.1;
   const call = () => {
-    const r = hmc(target, { ...PRESGAN_HMC_DEFAULTS, initial: z, stepSize, generator: gen });
+    const r = hmc(target, { ...PRESGAN_HMC_DEFAULTS, initial: z, stepSize, rng });
     if (typeof stepSize !== 'number') stepSize.dispose();
     stepSize = r.stepSize;
     const { stepSize: _kept, ...rest } = r;

@@ -19,10 +19,10 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { ringMixture } from '../src/data/synthetic.js';
-import { getBackend, setBackend, setCpuThreads, tidy, valueAndGrad } from '../src/index.js';
+import { getBackend, type ParamTree, setBackend, setCpuThreads, tidy, valueAndGrad } from '../src/index.js';
 import { mnistClassifier } from '../src/models/classifier.js';
 import { ToyGan } from '../src/models/toy-gan.js';
-import { functionalCall, type ParamTree } from '../src/nn/index.js';
+import { functionalCall } from '../src/nn/index.js';
 import { Adam } from '../src/optim/index.js';
 import { Generator } from '../src/random/generator.js';
 import { crossEntropy } from '../src/tensor/ops/losses.js';
@@ -120,11 +120,11 @@ function tesseraGan(): { step: () => Promise<void>; free: () => void } {
 }
 
 function tesseraClassifier(): { step: () => Promise<void>; free: () => void } {
-  const gen = new Generator(2);
-  const model = mnistClassifier({ generator: gen });
+  const rng = new Generator(2);
+  const model = mnistClassifier({ rng });
   const opt = new Adam(model, { lr: 1e-3 });
-  const x = gen.uniform([CLS_BATCH, 1, 28, 28]);
-  const y = gen.randint(0, 10, [CLS_BATCH]);
+  const x = rng.uniform([CLS_BATCH, 1, 28, 28]);
+  const y = rng.randint(0, 10, [CLS_BATCH]);
   return {
     step: async () => {
       tidy(() => {

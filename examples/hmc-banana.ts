@@ -23,9 +23,9 @@ export async function bananaExample(b = 1, chains = 32, numSamples = 500): Promi
     return z1.square().add(bend.square()).mul(-0.5);
   };
 
-  const gen = new Generator(42); // seeded: the run is reproducible
+  const rng = new Generator(42); // seeded: the run is reproducible
   const r = hmc(logProb, {
-    initial: gen.normal([chains, 2]),
+    initial: rng.normal([chains, 2]),
     numBurnin: 300,
     numSamples,
     numLeapfrogSteps: 10,
@@ -33,7 +33,7 @@ export async function bananaExample(b = 1, chains = 32, numSamples = 500): Promi
     stepSizeJitter: 0.1,
     adapt: 'dual-averaging',
     targetAccept: 0.8,
-    generator: gen,
+    rng,
   });
 
   // Diagnostics read the samples back once, after sampling.

@@ -1,8 +1,8 @@
 // nn + optim + checkpoint, runnable: node --import tsx examples/train-mlp.ts (or npx tsx ...)
 //
 // Fits y = sin(x) with a small MLP and Adam, saves a checkpoint halfway (weights, Adam state and
-// the data generator), then resumes it into freshly built objects: the resumed run continues
-// exactly where the uninterrupted one goes.
+// the data's random-number generator), then resumes it into freshly built objects: the resumed run
+// continues exactly where the uninterrupted one goes.
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -27,7 +27,7 @@ interface Run {
 }
 
 function build(seed: number): Run {
-  const net = mlp([1, 32, 32, 1], { activation: 'tanh', generator: new Generator(seed) });
+  const net = mlp([1, 32, 32, 1], { activation: 'tanh', rng: new Generator(seed) });
   return { net, opt: new Adam(net, { lr: 1e-2 }), data: new Generator(seed + 100) };
 }
 
@@ -54,7 +54,7 @@ export async function trainMlpExample(steps = 150): Promise<{ first: number; str
     await saveCheckpoint(path, {
       modules: a.net,
       optimizers: { adam: a.opt },
-      generators: { data: a.data },
+      rngs: { data: a.data },
       metadata: { step: String(steps) },
     });
     const straight = train(a, steps); // the uninterrupted run
@@ -63,7 +63,7 @@ export async function trainMlpExample(steps = 150): Promise<{ first: number; str
     const { metadata } = await loadCheckpoint(path, {
       modules: b.net,
       optimizers: { adam: b.opt },
-      generators: { data: b.data },
+      rngs: { data: b.data },
     });
     if (metadata.step !== String(steps)) throw new Error(`unexpected metadata ${JSON.stringify(metadata)}`);
     const resumed = train(b, steps);

@@ -2,7 +2,7 @@
  * tessera: tensors with reverse-mode autodiff of any order, on a float64-capable CPU backend and
  * hand-written WGSL kernels on WebGPU.
  *
- * One flat namespace: the core (tensors, ops, autodiff, randomness, backends), nn, optim,
+ * One flat namespace: the core (tensors, ops, trees, autodiff, randomness, backends), nn, optim,
  * checkpoint, hmc (sampler, diagnostics, PresGAN posterior), data (datasets, synthetic sets,
  * batching, transforms, IDX/CIFAR readers), metrics, plot and models (the GAN and classifier
  * recipes). Every name is unique across these modules (`npx tsc` rejects an ambiguous re-export).
@@ -10,7 +10,7 @@
 
 export { type GradcheckOptions, type GradcheckResult, gradcheck } from './autograd/gradcheck.js';
 export { gradRules, unbroadcast } from './autograd/rules.js';
-export { type GradOptions, grad, type Tree, valueAndGrad, vjp } from './autograd/transforms.js';
+export { type GradOptions, grad, valueAndGrad, vjp } from './autograd/transforms.js';
 export { cpuBackend } from './backend/cpu.js';
 export { type BackendChoice, getBackendInfo, setBackend } from './backend/select.js';
 export { type WebGPUStats, webgpuStats } from './backend/webgpu/stats.js';
@@ -31,6 +31,7 @@ export {
   getDefaultGenerator,
   normal,
   permutation,
+  type RngOptions,
   randint,
   seed,
   uniform,
@@ -53,3 +54,13 @@ export * from './tensor/ops/index.js';
 export type { ReduceOptions } from './tensor/ops/reduce.js';
 export type { BinaryOp, CompareOp, PrimitiveName, ReduceOp, UnaryOp } from './tensor/primitives.js';
 export { type NestedArray, Tensor, type TensorLike } from './tensor/tensor.js';
+export {
+  checkSameShapes,
+  flattenTree,
+  mapTree,
+  type ParamTree,
+  type Tree,
+  treeLeaves,
+  unflattenTree,
+  zipTrees,
+} from './tensor/tree.js';

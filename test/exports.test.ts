@@ -53,6 +53,12 @@ describe('package entry: public exports', () => {
       'Adam',
       'saveCheckpoint',
       'loadCheckpoint',
+      // trees
+      'mapTree',
+      'zipTrees',
+      'flattenTree',
+      'unflattenTree',
+      'treeLeaves',
       // hmc
       'hmc',
       'leapfrog',
@@ -108,15 +114,15 @@ describe('package entry: public exports', () => {
   });
 
   it('hmc: a 2-D standard normal, a few transitions, with diagnostics', async () => {
-    const gen = new Generator(7);
+    const rng = new Generator(7);
     const r = hmc((z: Tensor) => z.square().sum(1).mul(-0.5), {
-      initial: gen.normal([4, 2]),
+      initial: rng.normal([4, 2]),
       numBurnin: 5,
       numSamples: 8,
       numLeapfrogSteps: 3,
       stepSize: 0.5,
       adapt: 'dual-averaging',
-      generator: gen,
+      rng,
     });
     try {
       expect(r.samples.shape).toEqual([8, 4, 2]);
@@ -161,7 +167,7 @@ describe('package entry: public exports', () => {
     expect(moons.x.shape).toEqual([5, 2]);
     tessera.dispose([s, moons]);
 
-    const batches = await epochBatches(10, { batchSize: 4, generator: new Generator(0) });
+    const batches = await epochBatches(10, { batchSize: 4, rng: new Generator(0) });
     expect(batches.map((b) => b.length)).toEqual([4, 4, 2]);
     expect(Array.from(scaleToSymmetric(Float32Array.of(0, 0.5, 1)))).toEqual([-1, 0, 1]);
 
@@ -196,14 +202,34 @@ describe('package entry: public exports', () => {
     gan.dispose();
     expect(DEFAULT_TOY_GAN.batchSize).toBe(64);
 
-    const net = mnistClassifier({ generator: new Generator(0) });
+    const net = mnistClassifier({ rng: new Generator(0) });
     expect(tidy(() => net.forward(tensor(new Float32Array(28 * 28), { shape: [1, 1, 28, 28] })).shape)).toEqual([
       1, 10,
     ]);
     net.dispose();
-    const lin = new Linear(2, 1, { generator: new Generator(0) });
+    const lin = new Linear(2, 1, { rng: new Generator(0) });
     const opt = new Adam(lin, { lr: 1e-3 });
     opt.dispose();
     lin.dispose();
+  });
+
+  it('the deprecated `generator` / `generators` options still work for this release', async () => {
+    const weights = (m: tessera.Module) => m.namedParameters().map(([, t]) => Array.from(t.dataSync()));
+    const a = tessera.mlp([2, 3, 1], { generator: new Generator(5) });
+    const b = tessera.mlp([2, 3, 1], { rng: new Generator(5) });
+    expect(weights(a)).toEqual(weights(b));
+    const drop = new tessera.Dropout(0.5, { generator: new Generator(1) });
+    expect(drop.rng).toBeInstanceOf(Generator);
+    expect(drop.generator).toBe(drop.rng);
+    expect(() => new tessera.Dropout(0.5, { rng: {} as Generator })).toThrow(/Dropout: rng must be a Generator/);
+
+    const saved = new Generator(9);
+    saved.uniform([3]).dispose();
+    const bytes = await tessera.checkpointToBytes({ generators: { data: saved } });
+    const loaded = new Generator(0);
+    tessera.loadCheckpointBytes(bytes, { rngs: { data: loaded } });
+    expect(loaded.getState()).toEqual(saved.getState());
+    a.dispose();
+    b.dispose();
   });
 });

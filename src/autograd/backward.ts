@@ -1,3 +1,5 @@
+// Reverse mode: walks the recorded graph from an output back to the targets and accumulates
+// their cotangents.
 import { fail, fmtShape } from '../errors.js';
 import { add } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';

@@ -1,3 +1,5 @@
+// gradcheck: compares autodiff gradients with central finite differences, in float64 on the CPU
+// backend.
 import { fail, fmtShape } from '../errors.js';
 import { uniformBits, wordToUniform } from '../random/philox.js';
 import type { Backend } from '../tensor/backend.js';

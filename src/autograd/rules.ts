@@ -1,3 +1,4 @@
+// The gradient rules: one vector-Jacobian product per primitive (gradRules), and unbroadcast.
 import { fail, fmtShape } from '../errors.js';
 import { allocArray } from '../tensor/dtype.js';
 import { tensorFromArray } from '../tensor/engine.js';

@@ -1,12 +1,13 @@
+// The autodiff transforms: grad and valueAndGrad (over trees of tensors, with argnums and hasAux)
+// and vjp.
+
 import { fail, fmtShape } from '../errors.js';
 import { isFloat } from '../tensor/dtype.js';
-import { noGrad, runPrimitive, tensorFromStorage, tidy, treeLeaves, withGrad } from '../tensor/engine.js';
+import { noGrad, runPrimitive, tensorFromStorage, tidy, withGrad } from '../tensor/engine.js';
 import { onesLike, zerosLike } from '../tensor/ops/index.js';
 import { Tensor } from '../tensor/tensor.js';
+import { mapTree, type Tree, treeLeaves } from '../tensor/tree.js';
 import { backward } from './backward.js';
-
-/** A nested structure of tensors: a tensor, an array of trees, or a plain object of trees. */
-export type Tree = Tensor | readonly Tree[] | { readonly [key: string]: Tree };
 
 /** The same structure as T with every tensor replaced by its gradient. */
 export type GradTree<T> = T extends Tensor
@@ -19,29 +20,6 @@ export type GradTree<T> = T extends Tensor
 
 /** How many grad/valueAndGrad/vjp calls are active: backward passes record nodes only when nested. */
 let depth = 0;
-
-function mapTree(tree: unknown, f: (t: Tensor) => Tensor, op: string): unknown {
-  if (tree instanceof Tensor) return f(tree);
-  if (Array.isArray(tree)) return tree.map((x) => mapTree(x, f, op));
-  if (tree !== null && typeof tree === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(tree)) out[k] = mapTree(v, f, op);
-    return out;
-  }
-  return fail(op, `expected a tensor or a tree of tensors, got ${tree === null ? 'null' : typeof tree}`);
-}
-
-function leaves(tree: unknown, out: Tensor[] = []): Tensor[] {
-  mapTree(
-    tree,
-    (t) => {
-      out.push(t);
-      return t;
-    },
-    'grad',
-  );
-  return out;
-}
 
 /**
  * A fresh tensor for `x` that autodiff differentiates with respect to. When `x` itself depends on
@@ -80,15 +58,11 @@ function runGrad(f: (...args: never[]) => unknown, opts: GradOptions, args: Args
     const callArgs = [...args];
     const targets: Tensor[] = [];
     for (const n of nums) {
-      callArgs[n] = mapTree(
-        args[n],
-        (t) => {
-          const a = differentiableAlias(t, op);
-          targets.push(a);
-          return a;
-        },
-        op,
-      );
+      callArgs[n] = mapTree(args[n] as Tree, (t) => {
+        const a = differentiableAlias(t, op);
+        targets.push(a);
+        return a;
+      });
     }
     const result = withGrad(() => (f as (...a: unknown[]) => unknown)(...callArgs));
     let value: unknown = result;
@@ -109,7 +83,7 @@ function runGrad(f: (...args: never[]) => unknown, opts: GradOptions, args: Args
       return backward(value as Tensor, seed, targets).map((g, i) => g ?? zerosLike(targets[i]!));
     });
     let k = 0;
-    const gradTrees = nums.map((n) => mapTree(args[n], () => grads[k++]!, op));
+    const gradTrees = nums.map((n) => mapTree(args[n] as Tree, () => grads[k++]!));
     return { value: value as Tensor, aux, grads: typeof argnums === 'number' ? gradTrees[0] : gradTrees };
   };
   try {
@@ -122,7 +96,7 @@ function runGrad(f: (...args: never[]) => unknown, opts: GradOptions, args: Args
       return [keepValue ? o.value : null, o.grads, keepValue ? o.aux : undefined] as const;
     });
     r[0]?.setNode(null);
-    for (const t of leaves(r[1])) t.setNode(null);
+    for (const t of treeLeaves(r[1])) t.setNode(null);
     // aux is returned as constants too (its graph points at freed intermediates).
     for (const t of treeLeaves(r[2])) t.setNode(null);
     return { value: r[0] as Tensor, grads: r[1], aux: r[2] };

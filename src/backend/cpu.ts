@@ -1,3 +1,4 @@
+// The CPU backend: typed-array storage, the kernel table of src/kernels/cpu and the fused Adam.
 import { fail } from '../errors.js';
 import { conv2d, conv2dBackwardFilter, conv2dBackwardInput } from '../kernels/cpu/conv.js';
 import { binary, cast, compare, unary, where } from '../kernels/cpu/elementwise.js';

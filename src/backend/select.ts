@@ -1,3 +1,4 @@
+// Backend selection: setBackend('cpu' | 'webgpu' | 'auto') and getBackendInfo.
 import { fail } from '../errors.js';
 import type { Backend } from '../tensor/backend.js';
 import { getBackend, registeredBackend, useBackend } from '../tensor/engine.js';

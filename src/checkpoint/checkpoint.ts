@@ -1,29 +1,30 @@
 /**
- * Checkpoints: a module's parameters and buffers, optimiser state and generator state in one
- * safetensors file. Names of a single module's tensors are its state-dict names ('0.weight',
- * 'main.1.running_mean'), so the file loads into PyTorch with `safetensors.torch.load_file`.
+ * Checkpoints: a module's parameters and buffers, optimiser state and random-number generator
+ * state in one safetensors file. Names of a single module's tensors are its state-dict names
+ * ('0.weight', 'main.1.running_mean'), so the file loads into PyTorch with
+ * `safetensors.torch.load_file`.
  *
  * Layout:
  * - modules: `<path>` for one module, `<name>.<path>` for named modules;
  * - optimiser slots: `optimizer/<name>/<slot>/<path>`; step count in metadata `optimizer/<name>/step`;
- * - generators: metadata `generator/<name>` = JSON of `Generator.getState()`;
+ * - random-number generators (`rngs`): metadata `generator/<name>` = JSON of `Generator.getState()`;
  * - user metadata: any other string keys (not starting with 'optimizer/', 'generator/', 'tessera.').
  */
 
 import { fail, fmtShape } from '../errors.js';
 import type { Module } from '../nn/module.js';
-import { flattenTree, type ParamTree, unflattenTree } from '../nn/tree.js';
 import type { OptimizerState } from '../optim/functional.js';
 import { Generator, type GeneratorState } from '../random/generator.js';
 import { castArray, type DType, isFloat } from '../tensor/dtype.js';
-import { tensorFromArray } from '../tensor/engine.js';
+import { dispose, tensorFromArray } from '../tensor/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { flattenTree, mapTree, type Tree, unflattenTree } from '../tensor/tree.js';
 import { decodeSafetensors, encodeSafetensors, type HostTensor, type SafetensorsContents } from './safetensors.js';
 
 /** What an optimiser must offer to be checkpointed (the optimiser classes do). */
 export interface CheckpointableOptimizer {
-  getState(): OptimizerState<ParamTree>;
-  setState(state: OptimizerState<ParamTree>): void;
+  getState(): OptimizerState<Tree>;
+  setState(state: OptimizerState<Tree>): void;
 }
 
 /** The objects a checkpoint saves from or loads into. */
@@ -31,6 +32,9 @@ export interface CheckpointTargets {
   /** One module (names = its state dict) or named modules (names prefixed with `<name>.`). */
   modules?: Module | Record<string, Module>;
   optimizers?: Record<string, CheckpointableOptimizer>;
+  /** Random-number generators, by name (their state is stored as metadata). */
+  rngs?: Record<string, Generator>;
+  /** @deprecated Renamed `rngs`; still accepted for this release. */
   generators?: Record<string, Generator>;
 }
 
@@ -63,6 +67,11 @@ function moduleEntries(targets: CheckpointTargets): [string, Module][] {
   if (m === undefined) return [];
   if (isModuleLike(m)) return [['', m]];
   return Object.entries(m);
+}
+
+/** The targets' random-number generators: `rngs`, or the deprecated `generators`. */
+function rngEntries(targets: CheckpointTargets): [string, Generator][] {
+  return Object.entries(targets.rngs ?? targets.generators ?? {});
 }
 
 function checkName(kind: string, name: string): void {
@@ -107,10 +116,10 @@ export async function checkpointToBytes(opts: SaveCheckpointOptions): Promise<Ui
     checkName('optimizer', name);
     meta[`optimizer/${name}/step`] = String(opt.getState().step);
   }
-  for (const [name, g] of Object.entries(opts.generators ?? {})) {
-    checkName('generator', name);
-    if (!(g instanceof Generator)) fail('saveCheckpoint', `generator '${name}' is not a Generator`);
-    meta[`generator/${name}`] = JSON.stringify(g.getState());
+  for (const [name, rng] of rngEntries(opts)) {
+    checkName('rng', name);
+    if (!(rng instanceof Generator)) fail('saveCheckpoint', `rng '${name}' is not a Generator`);
+    meta[`generator/${name}`] = JSON.stringify(rng.getState());
   }
   const slots = expectedTensors(opts);
   const entries: [string, HostTensor][] = [];
@@ -182,8 +191,8 @@ export function loadCheckpointContents(
       problems.push(`metadata 'optimizer/${name}/step' is not a step count: '${v}'`);
     else steps.set(name, n);
   }
-  const gens = new Map<string, GeneratorState>();
-  for (const name of Object.keys(targets.generators ?? {})) {
+  const rngStates = new Map<string, GeneratorState>();
+  for (const [name] of rngEntries(targets)) {
     const v = contents.metadata[`generator/${name}`];
     if (v === undefined) {
       if (strict) problems.push(`missing metadata 'generator/${name}'`);
@@ -191,7 +200,7 @@ export function loadCheckpointContents(
     }
     const s = parseGeneratorState(v);
     if (s === null) problems.push(`metadata 'generator/${name}' is not a generator state: '${v}'`);
-    else gens.set(name, s);
+    else rngStates.set(name, s);
   }
   if (problems.length > 0) fail(op, `${problems.length} problem(s): ${problems.join('; ')}`);
 
@@ -219,24 +228,25 @@ export function loadCheckpointContents(
   for (const [name, opt] of Object.entries(targets.optimizers ?? {})) {
     const st = opt.getState();
     const step = steps.get(name);
-    const slots: Record<string, ParamTree> = {};
+    const slots: Record<string, Tree> = {};
+    const made: Tensor[] = [];
     let complete = step !== undefined;
     for (const [slot, tree] of Object.entries(st.slots)) {
-      const entries: [string, Tensor][] = [];
-      for (const [p, t] of flattenTree(tree, op)) {
+      // The loaded slot keeps the structure of the optimiser's own (arrays stay arrays).
+      slots[slot] = mapTree(tree, (t, _, p) => {
         const n = make(`optimizer/${name}/${slot}/${p}`, t);
-        if (n) entries.push([p, n]);
-        else complete = false;
-      }
-      slots[slot] = unflattenTree(entries);
+        if (n === undefined) complete = false;
+        else made.push(n);
+        return n ?? t;
+      });
     }
     // Non-strict loads with a partial optimiser state leave that optimiser as it was.
     if (complete) opt.setState({ step: step!, slots });
-    else for (const tree of Object.values(slots)) for (const [, t] of flattenTree(tree)) t.dispose();
+    else dispose(made);
   }
-  for (const [name, g] of Object.entries(targets.generators ?? {})) {
-    const s = gens.get(name);
-    if (s) g.setState(s);
+  for (const [name, rng] of rngEntries(targets)) {
+    const s = rngStates.get(name);
+    if (s) rng.setState(s);
   }
   const metadata: Record<string, string> = {};
   for (const [k, v] of Object.entries(contents.metadata)) if (!RESERVED.some((r) => k.startsWith(r))) metadata[k] = v;
@@ -308,12 +318,12 @@ export async function readSafetensors(path: string): Promise<SafetensorsContents
 }
 
 /**
- * Saves modules, optimiser state, generator state and metadata to `path` (safetensors, written
- * atomically).
+ * Saves modules, optimiser state, random-number generator state and metadata to `path`
+ * (safetensors, written atomically).
  *
  * @example
  * await saveCheckpoint('run/ckpt.safetensors', { modules: { G, D }, optimizers: { G: optG, D: optD },
- *   generators: { data: rng }, metadata: { epoch: '3' } });
+ *   rngs: { data: rng }, metadata: { epoch: '3' } });
  */
 export async function saveCheckpoint(path: string, opts: SaveCheckpointOptions): Promise<void> {
   await writeFileAtomic(path, await checkpointToBytes(opts));

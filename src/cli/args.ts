@@ -1,3 +1,5 @@
+// Command-line parsing for the tessera CLI: the usage text, strict option parsing and typed option
+// readers.
 import { parseArgs } from 'node:util';
 import type { BackendChoice } from '../backend/select.js';
 

@@ -1,3 +1,5 @@
+// `tessera train classifier`: trains the Stacked-MNIST classifier and writes its checkpoint, plots
+// and report.json.
 import { join } from 'node:path';
 import { type ClassifierConfig, trainClassifier } from '../models/classifier.js';
 import { saveClassifier } from '../models/classifier-checkpoint.js';

@@ -1,3 +1,4 @@
+// `tessera train gan` and `tessera demo`: trains a toy GAN and writes report.json and the plots.
 import { join } from 'node:path';
 import { type ToyGanConfig, trainToyGan } from '../models/toy-gan.js';
 import { autoRange, densityPlot, linePlot, savePNG, scatterPlot } from '../plot/index.js';

@@ -1,4 +1,6 @@
 #!/usr/bin/env node
+// The tessera command line: parses the command (demo, train gan, train classifier, help), selects
+// the backend and runs it.
 import { realpathSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { fileURLToPath } from 'node:url';

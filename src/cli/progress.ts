@@ -1,3 +1,4 @@
+// Progress reporting for the CLI: a cli-progress bar on a terminal, plain log lines elsewhere.
 import { Presets, SingleBar } from 'cli-progress';
 
 interface Progress {

@@ -1,3 +1,4 @@
+// Run folders and report.json for the CLI commands.
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 

@@ -1,15 +1,18 @@
+// Batching: shuffled epochs of indices (epochBatches), gathering a dataset's batch onto the device,
+// and iterateBatches.
+
 import { fail } from '../errors.js';
-import type { Generator } from '../random/generator.js';
+import { type Generator, type RngOptions, rngOption } from '../random/generator.js';
 import { tensor } from '../tensor/ops/convert.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { checkDataset, type ImageDataset, subset } from './dataset.js';
 
 /**
- * A random order of 0..n-1 from the generator (Generator.permutation, read back to the host).
+ * A random order of 0..n-1 from `rng` (Generator.permutation, read back to the host).
  * The same generator state gives the same order on every backend.
  */
-export async function shuffledIndices(n: number, gen: Generator): Promise<Int32Array> {
-  const p = gen.permutation(n);
+export async function shuffledIndices(n: number, rng: Generator): Promise<Int32Array> {
+  const p = rng.permutation(n);
   try {
     return Int32Array.from(await p.data());
   } finally {
@@ -17,10 +20,9 @@ export async function shuffledIndices(n: number, gen: Generator): Promise<Int32A
   }
 }
 
-export interface BatchOptions {
+/** Batching options; with `rng` the order is shuffled each epoch, without it it is in order. */
+export interface BatchOptions extends RngOptions {
   batchSize: number;
-  /** Shuffle with this generator each epoch; in order when omitted. */
-  generator?: Generator;
   /** Drop the last batch when it is smaller than batchSize (default false). */
   dropLast?: boolean;
 }
@@ -43,12 +45,13 @@ export function splitBatches(order: Int32Array, batchSize: number, dropLast = fa
 
 /**
  * The batches of one epoch over n items: every index exactly once (unless dropLast drops the
- * tail), shuffled with the generator when one is given.
+ * tail), shuffled with `rng` when one is given.
  */
 export async function epochBatches(n: number, opts: BatchOptions): Promise<Int32Array[]> {
   checkBatchSize('epochBatches', opts.batchSize);
   if (!Number.isInteger(n) || n < 0) fail('epochBatches', `n must be a non-negative integer, got ${n}`);
-  const order = opts.generator ? await shuffledIndices(n, opts.generator) : Int32Array.from({ length: n }, (_, i) => i);
+  const rng = rngOption('epochBatches', opts);
+  const order = rng ? await shuffledIndices(n, rng) : Int32Array.from({ length: n }, (_, i) => i);
   return splitBatches(order, opts.batchSize, opts.dropLast ?? false);
 }
 

@@ -1,3 +1,4 @@
+// CIFAR-10: the binary-format parser and loader, and concatDatasets.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fail } from '../errors.js';

@@ -1,3 +1,4 @@
+// ImageDataset, the in-memory image set every loader returns, with subset, class counts and checks.
 import { fail } from '../errors.js';
 
 /**

@@ -1,3 +1,5 @@
+// Fashion-MNIST from IDX files (Debian's dataset-fashion-mnist by default), and the IDX image/label
+// pair loader.
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { fail } from '../errors.js';

@@ -1,3 +1,4 @@
+// The IDX format of MNIST-style files (gzipped or plain): parser, reader and encoder.
 import { readFile } from 'node:fs/promises';
 import { gunzipSync } from 'node:zlib';
 import { fail } from '../errors.js';

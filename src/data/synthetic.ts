@@ -1,3 +1,5 @@
+// Synthetic sets for GAN mode-coverage experiments: ring, grid and high-dimensional Gaussian
+// mixtures, and two moons.
 import { fail } from '../errors.js';
 import { Generator } from '../random/generator.js';
 import { tidy } from '../tensor/engine.js';
@@ -93,13 +95,13 @@ function checkCount(op: string, n: number): void {
   if (!Number.isInteger(n) || n < 0) fail(op, `n must be a non-negative integer, got ${n}`);
 }
 
-/** Draws n points (each mode equally likely) on the current backend, with the given generator. */
-export function sampleMixture(m: GaussianMixture, n: number, gen: Generator = new Generator(0)): MixtureSample {
+/** Draws n points (each mode equally likely) on the current backend, with `rng`. */
+export function sampleMixture(m: GaussianMixture, n: number, rng: Generator = new Generator(0)): MixtureSample {
   checkCount('sampleMixture', n);
   return tidy(() => {
-    const modes = gen.randint(0, m.means.length, [n]);
+    const modes = rng.randint(0, m.means.length, [n]);
     const centres = take(tensor(m.means.flat(), { shape: [m.means.length, m.dim] }), modes, 0);
-    const noise = gen.normal([n, m.dim]);
+    const noise = rng.normal([n, m.dim]);
     const x = add(centres, mul(noise, tensor(m.std)));
     return { x, modes };
   });
@@ -117,19 +119,19 @@ export interface MoonsOptions {
  * gives the distribution it discretises.) The survey's experiment uses noise 0. `modes` is 0 for
  * the upper moon and 1 for the lower.
  */
-export function twoMoons(n: number, gen: Generator = new Generator(0), opts: MoonsOptions = {}): MixtureSample {
+export function twoMoons(n: number, rng: Generator = new Generator(0), opts: MoonsOptions = {}): MixtureSample {
   checkCount('twoMoons', n);
   const noise = opts.noise ?? 0;
   if (!(Number.isFinite(noise) && noise >= 0)) fail('twoMoons', `noise must be a non-negative number, got ${noise}`);
   return tidy(() => {
-    const modes = gen.randint(0, 2, [n]);
-    const t = gen.uniform([n, 1], 0, Math.PI);
+    const modes = rng.randint(0, 2, [n]);
+    const t = rng.uniform([n, 1], 0, Math.PI);
     const lower = take(tensor([0, 1]), modes, 0).reshape([n, 1]);
     // upper: (cos t, sin t); lower: (1 - cos t, 1/2 - sin t) = lower * (1, 1/2) + (1 - 2 lower) * (cos t, sin t).
     const sign = sub(1, mul(lower, 2));
     const base = mul(lower, tensor([[1, 0.5]]));
     let x = add(base, mul(sign, concat([cos(t), sin(t)], 1)));
-    if (noise > 0) x = add(x, gen.normal([n, 2], 0, noise));
+    if (noise > 0) x = add(x, rng.normal([n, 2], 0, noise));
     return { x, modes };
   });
 }

@@ -1,3 +1,5 @@
+// Image transforms on host arrays: rescaling, padding, bilinear resizing, shifts, and
+// transformDataset.
 import { fail } from '../errors.js';
 import { checkDataset, type ImageDataset } from './dataset.js';
 

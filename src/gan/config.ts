@@ -1,8 +1,9 @@
 // Resolving an objective's hyperparameters: the paper's defaults, the data kind's preset, then
 // user overrides given as dotted `key=value` pairs (`--set optimizers.G.lr=1e-4`), type-checked.
+
+import { fail } from '../errors.js';
 import type { Module } from '../nn/module.js';
 import { Adadelta, Adam, type Optimizer, RMSprop, SGD } from '../optim/optimizers.js';
-import { fail } from '../errors.js';
 import type { BaseHyper, DataInfo, Objective, OptimizerSpec } from './objective.js';
 
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json };

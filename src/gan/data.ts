@@ -10,9 +10,9 @@ import {
   sampleMixture,
   twoMoons,
 } from '../data/synthetic.js';
+import { fail } from '../errors.js';
 import type { Generator } from '../random/generator.js';
 import { keep, tidy } from '../tensor/engine.js';
-import { fail } from '../errors.js';
 import { tensor } from '../tensor/ops/convert.js';
 import { add, mul, sub } from '../tensor/ops/elementwise.js';
 import { take } from '../tensor/ops/indexing.js';

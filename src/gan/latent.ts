@@ -1,10 +1,11 @@
 // Latent-space and reconstruction pieces shared by the autoencoding objectives (VEEGAN, LDMGAN):
 // squared-L2 distances per example, the batch diagonal-Gaussian KL, applying a player as a constant.
-import { functionalCall } from '../nn/module.js';
-import { mapTree, type ParamTree } from '../nn/tree.js';
+
 import { fail } from '../errors.js';
+import { functionalCall } from '../nn/module.js';
 import { stopGradient } from '../tensor/ops/movement.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { mapTree, type ParamTree } from '../tensor/tree.js';
 import type { PlayerName, StepContext } from './objective.js';
 
 function featureAxes(op: string, a: Tensor, b: Tensor): number[] {
@@ -49,7 +50,7 @@ export function batchGaussianKL(z: Tensor, eps = 0): Tensor {
 
 /** Parameters of a tree as constants: autodiff sees no path from the result back to them. */
 export function constantParams(tree: ParamTree): ParamTree {
-  return mapTree('constantParams', (t) => stopGradient(t), tree);
+  return mapTree(tree, (t) => stopGradient(t));
 }
 
 /**

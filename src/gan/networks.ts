@@ -1,10 +1,11 @@
 // Network builders shared by the objectives: MLPs for vector data (the toy experiments) and the
 // DCGAN builders for images, sized from the data and the `net` hyperparameters.
+
+import { fail } from '../errors.js';
 import { type DcganImageSize, dcganDiscriminator, dcganGenerator, mlp } from '../nn/builders.js';
 import { Reshape, Sequential } from '../nn/layers.js';
 import type { Module } from '../nn/module.js';
 import type { Generator } from '../random/generator.js';
-import { fail } from '../errors.js';
 import type { DataInfo, NetworkHyper } from './objective.js';
 
 /** Elements of one example (2 for the ring, C H W for images). */
@@ -45,13 +46,13 @@ export function generatorNet(
       nc: data.shape[0]!,
       nz: inputDim,
       ngf: net.ngf,
-      generator: rng,
+      rng,
       ...(opts.bnStreams ? { bnStreams: opts.bnStreams } : {}),
     });
   }
   return mlp([inputDim, ...hiddenSizes(net), exampleSize(data)], {
     activation: net.activation,
-    generator: rng,
+    rng,
     ...(opts.bnStreams ? { batchNorm: true, batchNormOptions: { streams: opts.bnStreams } } : {}),
   });
 }
@@ -75,14 +76,14 @@ export function discriminatorNet(
       imageSize: imageSide('discriminatorNet', data),
       nc: data.shape[0]!,
       ndf: net.ndf,
-      generator: rng,
+      rng,
     });
   }
-  return mlp([exampleSize(data) + extra, ...hiddenSizes(net), outputs], { activation: net.activation, generator: rng });
+  return mlp([exampleSize(data) + extra, ...hiddenSizes(net), outputs], { activation: net.activation, rng });
 }
 
 /** An encoder / reconstructor x -> `[n, outDim]`: an MLP (on flattened images for image data). */
 export function encoderNet(data: DataInfo, outDim: number, net: NetworkHyper, rng: Generator): Module {
-  const body = mlp([exampleSize(data), ...hiddenSizes(net), outDim], { activation: net.activation, generator: rng });
+  const body = mlp([exampleSize(data), ...hiddenSizes(net), outDim], { activation: net.activation, rng });
   return data.kind === 'image' ? new Sequential(new Reshape([exampleSize(data)]), body) : body;
 }

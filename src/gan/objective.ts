@@ -1,9 +1,7 @@
-// The objective abstraction of the GAN layer: a method as plain data (players, the paper's
-// defaults, an update schedule of phases and updates) that the one trainer runs. Types only.
 import type { ForwardOptions, Module } from '../nn/module.js';
-import type { ParamTree } from '../nn/tree.js';
 import type { Generator } from '../random/generator.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { ParamTree } from '../tensor/tree.js';
 
 /** A player: a network named by the papers' letter (`G`, `D`, `E`, `F`, `D1`, ...) or a parameter group (`sigma`). */
 export type PlayerName = string;

@@ -1,8 +1,9 @@
 // Modules that are not networks: a parameter group player (PresGAN's sigma) and the bag of
 // objective state (HMC step size) that checkpoints carry as buffers.
+
+import { fail } from '../errors.js';
 import type { ForwardOptions } from '../nn/module.js';
 import { Module } from '../nn/module.js';
-import { fail } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 
 /**

@@ -1,8 +1,9 @@
 // Running a trainer: the loop with asynchronous loss read-back, progress, snapshot and
 // checkpoint hooks, and the evaluation of the final samples. No file system here: hooks write.
+
+import { fail } from '../errors.js';
 import { type ModeMetrics, modeMetrics } from '../metrics/modes.js';
 import { getBackend } from '../tensor/engine.js';
-import { fail } from '../errors.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { disposeLosses, type GanTrainer } from './trainer.js';
 

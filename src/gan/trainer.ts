@@ -3,13 +3,13 @@
 import { valueAndGrad } from '../autograd/transforms.js';
 import { checkpointToBytes, loadCheckpointBytes } from '../checkpoint/checkpoint.js';
 import { decodeSafetensors } from '../checkpoint/safetensors.js';
+import { fail } from '../errors.js';
 import { functionalCall, type Module } from '../nn/module.js';
-import type { ParamTree } from '../nn/tree.js';
 import type { Optimizer } from '../optim/optimizers.js';
 import { Generator } from '../random/generator.js';
 import { keep, noGrad, tidy } from '../tensor/engine.js';
-import { fail } from '../errors.js';
 import { Tensor } from '../tensor/tensor.js';
+import type { ParamTree } from '../tensor/tree.js';
 import { makeOptimizer, resolveHyper } from './config.js';
 import type { DataSource } from './data.js';
 import type {
@@ -221,7 +221,7 @@ export class GanTrainer<H extends BaseHyper = BaseHyper> {
     return {
       modules: { ...this.nets, state: this.#state },
       optimizers: { ...this.optimizers },
-      generators: { rng: this.rng },
+      rngs: { rng: this.rng },
     };
   }
 

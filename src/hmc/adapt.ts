@@ -1,3 +1,4 @@
+// HMC step-size adaptation on the device: the PresGAN rule and dual averaging.
 import { fail } from '../errors.js';
 import { add, exp, log, mul, sub } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';

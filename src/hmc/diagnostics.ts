@@ -1,3 +1,5 @@
+// MCMC diagnostics on the host: autocorrelation, effective sample size, split R-hat, acceptance
+// rates and summary.
 import { fail, fmtShape } from '../errors.js';
 import { sizeOf } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';

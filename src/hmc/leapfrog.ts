@@ -1,3 +1,5 @@
+// The leapfrog integrator and its pieces: log-density gradients by autodiff, kinetic energy and
+// shape checks.
 import { vjp } from '../autograd/transforms.js';
 import { fail, fmtShape } from '../errors.js';
 import { allocArray } from '../tensor/dtype.js';

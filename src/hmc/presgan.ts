@@ -1,19 +1,10 @@
+// The PresGAN posterior target log p(z | x) for HMC, and the official HMC settings.
 import { fail, fmtShape } from '../errors.js';
 import { div, mul, neg, reshape, square, stopGradient, sub, sum } from '../tensor/ops/index.js';
 import { Tensor } from '../tensor/tensor.js';
+import { mapTree, type Tree } from '../tensor/tree.js';
 import { eventAxes } from './leapfrog.js';
 import type { HmcTarget } from './sampler.js';
-
-function detachTree<P>(tree: P): P {
-  if (tree instanceof Tensor) return stopGradient(tree) as P;
-  if (Array.isArray(tree)) return tree.map((x) => detachTree(x)) as P;
-  if (tree !== null && typeof tree === 'object') {
-    const out: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(tree)) out[k] = detachTree(v);
-    return out as P;
-  }
-  return tree;
-}
 
 export interface PresganPosteriorOptions<P = undefined> {
   /**
@@ -22,7 +13,7 @@ export interface PresganPosteriorOptions<P = undefined> {
    * train mode across the batch).
    */
   G: (z: Tensor, params: P) => Tensor;
-  /** Parameters passed to `G`; they are treated as constants (no gradient flows to them). */
+  /** Parameters passed to `G` (a tree of tensors); they are treated as constants (no gradient flows to them). */
   params?: P;
   /** One observation per chain, `[chains, ...outShape]`; a constant. */
   x: Tensor;
@@ -73,7 +64,8 @@ export function presganPosterior<P = undefined>(
   const logLikelihood = (z: Tensor): Tensor => {
     checkZ(z);
     const zIn = latentShape === undefined ? z : reshape(z, [chains, ...latentShape]);
-    const mu = opts.G(zIn, detachTree(opts.params as P));
+    const params = opts.params === undefined ? undefined : mapTree(opts.params as Tree, (t) => stopGradient(t));
+    const mu = opts.G(zIn, params as P);
     if (!(mu instanceof Tensor)) fail(op, `G must return a tensor, got ${typeof mu}`);
     const x = stopGradient(opts.x);
     if (mu.rank !== x.rank || mu.shape.some((d, i) => d !== x.shape[i])) {

@@ -1,5 +1,7 @@
+// hmc(): batched Hamiltonian Monte Carlo chains on the device, with step-size adaptation and
+// acceptance statistics.
 import { fail, fmtShape } from '../errors.js';
-import { Generator, getDefaultGenerator } from '../random/generator.js';
+import { getDefaultGenerator, type RngOptions, rngOption } from '../random/generator.js';
 import { isFloat } from '../tensor/dtype.js';
 import { getBackend, noGrad, tidy } from '../tensor/engine.js';
 import {
@@ -59,7 +61,11 @@ export interface HmcTarget {
 /** How the step size is tuned during burn-in. */
 export type StepSizeAdaptation = 'presgan' | 'dual-averaging' | 'none';
 
-export interface HmcOptions {
+/**
+ * Options of `hmc`; `rng` is the source of the momenta, the accept uniforms and the jitter
+ * (default: the default generator).
+ */
+export interface HmcOptions extends RngOptions {
   /** Starting state, `[chains, ...event]` (one independent chain per row). Not consumed. */
   initial: Tensor;
   /** Samples kept per chain after burn-in (>= 1). */
@@ -109,8 +115,6 @@ export interface HmcOptions {
    * behaviour). The Metropolis test always uses the full `logProb`.
    */
   leapfrogGradient?: 'full' | 'prior-only';
-  /** Source of the momenta and of the accept uniforms (default: the default generator). */
-  generator?: Generator;
 }
 
 export interface HmcResult {
@@ -197,9 +201,9 @@ interface ChainState {
  * averaging); afterwards it is fixed, so the kept samples come from a valid Markov chain.
  *
  * @example
- * const gen = new Generator(1);
+ * const rng = new Generator(1);
  * const logProb = (z: Tensor) => z.square().sum(1).mul(-0.5); // standard normal
- * const r = hmc(logProb, { initial: zeros([64, 10]), numBurnin: 200, numSamples: 500, generator: gen });
+ * const r = hmc(logProb, { initial: zeros([64, 10]), numBurnin: 200, numSamples: 500, rng });
  * r.samples.shape; // [500, 64, 10]
  */
 export function hmc(target: LogProbFn | HmcTarget, opts: HmcOptions): HmcResult {
@@ -246,8 +250,7 @@ export function hmc(target: LogProbFn | HmcTarget, opts: HmcOptions): HmcResult 
   if (mode === 'prior-only' && t.priorLogProb === undefined && t.gradPriorLogProb === undefined) {
     fail(op, "leapfrogGradient 'prior-only' needs a target with priorLogProb (or gradPriorLogProb)");
   }
-  const gen = opts.generator ?? getDefaultGenerator();
-  if (!(gen instanceof Generator)) fail(op, 'generator must be a Generator');
+  const rng = rngOption(op, opts) ?? getDefaultGenerator();
 
   const chains = z0.shape[0]!;
   const dtype = z0.dtype as 'float32' | 'float64';
@@ -307,15 +310,15 @@ export function hmc(target: LogProbFn | HmcTarget, opts: HmcOptions): HmcResult 
         const cur = state;
         const out = tidy(() => {
           const hUse =
-            jitter > 0 ? mul(hNow, add(gen.uniform(perChain ? bcast : [], -jitter, jitter, { dtype }), 1)) : hNow;
-          const xi = gen.normal(cur.z.shape, 0, 1, { dtype });
+            jitter > 0 ? mul(hNow, add(rng.uniform(perChain ? bcast : [], -jitter, jitter, { dtype }), 1)) : hNow;
+          const xi = rng.normal(cur.z.shape, 0, 1, { dtype });
           const p0 = sqrtMass === undefined ? xi : mul(xi, sqrtMass);
           const r = integrate(evaluate, cur.z, p0, cur.grad, hUse, L, invMass);
           checkGrad(r.end.grad, r.z);
           const lpProp = r.end.value ?? logProb(r.z);
           // log alpha = -(H(z*, p*) - H(z, p)) with H = -log pi + K.
           const logAlpha = sub(sub(lpProp, cur.lp), sub(kineticEnergy(r.p, invMass), kineticEnergy(p0, invMass)));
-          const u = gen.uniform([chains], 0, 1, { dtype });
+          const u = rng.uniform([chains], 0, 1, { dtype });
           const acc = lt(log(u), logAlpha); // NaN proposals compare false: rejected
           const accB = reshape(acc, bcast);
           const next: ChainState = {

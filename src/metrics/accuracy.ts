@@ -1,3 +1,5 @@
+// Classification metrics: row argmax, accuracy, the confusion matrix and a classifier's evaluation
+// on a dataset.
 import { epochBatches, gatherBatch } from '../data/batching.js';
 import { checkDataset, type ImageDataset } from '../data/dataset.js';
 import { fail } from '../errors.js';

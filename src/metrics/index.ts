@@ -1,3 +1,4 @@
+// Metrics: mode coverage of generated samples and classifier accuracy.
 export {
   accuracy,
   argmaxRows,

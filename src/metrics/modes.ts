@@ -1,3 +1,5 @@
+// Mode-coverage metrics for generated samples (modes captured, high-quality fraction, reverse KL)
+// and Stacked-MNIST mode counts.
 import { fail } from '../errors.js';
 
 /** The modes a sample set is scored against: centres and per-dimension standard deviations. */

@@ -1,3 +1,5 @@
+// Saving and loading the trained MNIST classifier (safetensors with a kind marker) and the
+// MnistClassifier predictor.
 import { loadCheckpoint, saveCheckpoint } from '../checkpoint/checkpoint.js';
 import { fail, fmtShape } from '../errors.js';
 import type { Sequential } from '../nn/layers.js';

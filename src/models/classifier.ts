@@ -1,3 +1,5 @@
+// The Stacked-MNIST classifier recipe: the network (mnistClassifier), its configuration, data and
+// training loop (trainClassifier).
 import { valueAndGrad } from '../autograd/transforms.js';
 import { loadCheckpoint } from '../checkpoint/checkpoint.js';
 import { epochBatches } from '../data/batching.js';
@@ -10,35 +12,36 @@ import { fail } from '../errors.js';
 import { type ClassifierEvaluation, evaluateClassifier } from '../metrics/accuracy.js';
 import { Conv2d, Dropout, Flatten, Linear, MaxPool2d, ReLU, Sequential } from '../nn/layers.js';
 import { functionalCall } from '../nn/module.js';
-import { type ParamTree, unflattenTree } from '../nn/tree.js';
 import { Adam } from '../optim/index.js';
-import { Generator } from '../random/generator.js';
+import { Generator, type RngOptions, rngOption } from '../random/generator.js';
 import { getBackend, tidy } from '../tensor/engine.js';
 import { tensor } from '../tensor/ops/convert.js';
 import { crossEntropy } from '../tensor/ops/losses.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { type ParamTree, unflattenTree } from '../tensor/tree.js';
 
 /**
- * The MNIST classifier of the Stacked-MNIST protocol (../shared/spec/objectives.md 7, PacGAN's
- * train_mnist.py, the Keras mnist_cnn example): conv 3x3x32 ReLU, conv 3x3x64 ReLU, maxpool 2,
- * dropout 0.25, flatten (9216), FC 128 ReLU, dropout 0.5, FC 10. Input [N, 1, 28, 28] in [0, 1];
- * output logits (softmax is applied by the loss and by `predictProbabilities`).
+ * The MNIST classifier of the Stacked-MNIST protocol (objectives.md 7, PacGAN's train_mnist.py,
+ * the Keras mnist_cnn example): conv 3x3x32 ReLU, conv 3x3x64 ReLU, maxpool 2, dropout 0.25,
+ * flatten (9216), FC 128 ReLU, dropout 0.5, FC 10. Input [N, 1, 28, 28] in [0, 1]; output logits
+ * (softmax is applied by the loss and by `predictProbabilities`). `rng` draws the initial weights
+ * and the dropout masks (default: a Generator seeded 0).
  */
-export function mnistClassifier(opts: { generator?: Generator } = {}): Sequential {
-  const g = opts.generator ?? new Generator(0);
-  const [init, drop] = g.split(2);
-  const io = { generator: init! };
+export function mnistClassifier(opts: RngOptions = {}): Sequential {
+  const rng = rngOption('mnistClassifier', opts) ?? new Generator(0);
+  const [init, drop] = rng.split(2);
+  const io = { rng: init! };
   return new Sequential(
     new Conv2d(1, 32, 3, io),
     new ReLU(),
     new Conv2d(32, 64, 3, io),
     new ReLU(),
     new MaxPool2d(2),
-    new Dropout(0.25, { generator: drop! }),
+    new Dropout(0.25, { rng: drop! }),
     new Flatten(),
     new Linear(9216, 128, io),
     new ReLU(),
-    new Dropout(0.5, { generator: drop! }),
+    new Dropout(0.5, { rng: drop! }),
     new Linear(128, 10, io),
   );
 }
@@ -238,7 +241,7 @@ export async function trainClassifier(
           Array.from({ length: cfg.testLimit }, (_, i) => Math.floor((i * data.test.count) / cfg.testLimit!)),
         )
       : data.test;
-  const model = mnistClassifier({ generator: initRng! });
+  const model = mnistClassifier({ rng: initRng! });
   if (cfg.resume !== undefined) {
     try {
       await loadCheckpoint(cfg.resume, { modules: model });
@@ -275,7 +278,7 @@ export async function trainClassifier(
     opt.options.lr = lr;
     model.train();
     let sum = 0;
-    const batches = await epochBatches(train.count, { batchSize: cfg.batchSize, generator: shuffleRng! });
+    const batches = await epochBatches(train.count, { batchSize: cfg.batchSize, rng: shuffleRng! });
     for (const idx of batches) {
       const host = subset(train, idx);
       const shape = { count: idx.length, channels: train.channels, height: train.height, width: train.width };

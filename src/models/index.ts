@@ -1,3 +1,4 @@
+// Models: the toy-GAN and MNIST-classifier recipes.
 export {
   type ClassifierConfig,
   type ClassifierHooks,

@@ -1,15 +1,17 @@
+// The toy-GAN recipe: MLP generator and discriminator on a Gaussian mixture (ToyGan) and its
+// training loop with mode metrics (trainToyGan).
 import { valueAndGrad } from '../autograd/transforms.js';
 import { type GaussianMixture, gridMixture, ringMixture, sampleMixture } from '../data/synthetic.js';
 import { fail } from '../errors.js';
 import { type ModeMetrics, modeMetrics } from '../metrics/modes.js';
 import { mlp } from '../nn/builders.js';
 import { functionalCall, type Module } from '../nn/module.js';
-import type { ParamTree } from '../nn/tree.js';
 import { Adam } from '../optim/index.js';
 import { Generator } from '../random/generator.js';
 import { getBackend, noGrad, tidy } from '../tensor/engine.js';
 import { binaryCrossEntropyWithLogits } from '../tensor/ops/losses.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { ParamTree } from '../tensor/tree.js';
 
 /** Settings of the toy GAN (every field has a default; see DEFAULT_TOY_GAN). */
 export interface ToyGanConfig {
@@ -103,8 +105,8 @@ export class ToyGan {
     const [initRng, dataRng] = new Generator(cfg.seed).split(2);
     this.rng = dataRng!;
     const h = cfg.hidden;
-    this.generator = mlp([cfg.latentDim, h, h, this.mixture.dim], { activation: 'tanh', generator: initRng! });
-    this.discriminator = mlp([this.mixture.dim, h, h, 1], { activation: 'tanh', generator: initRng! });
+    this.generator = mlp([cfg.latentDim, h, h, this.mixture.dim], { activation: 'tanh', rng: initRng! });
+    this.discriminator = mlp([this.mixture.dim, h, h, 1], { activation: 'tanh', rng: initRng! });
     const betas = [cfg.beta1, cfg.beta2] as const;
     this.#optG = new Adam(this.generator, { lr: cfg.lrG, betas });
     this.#optD = new Adam(this.discriminator, { lr: cfg.lrD, betas });

@@ -1,7 +1,11 @@
+// Network builders: mlp, the DCGAN generator and discriminator, and re-initialisation (initWeights,
+// dcganInit).
+
 import { fail, fmtShape } from '../errors.js';
-import type { Generator } from '../random/generator.js';
+import { type Generator, type RngOptions, rngOption } from '../random/generator.js';
 import { reshape } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
+import type { ParamTree } from '../tensor/tree.js';
 import { type FloatDType, normal, zeros } from './init.js';
 import {
   type ActivationName,
@@ -22,7 +26,6 @@ import {
   Tanh,
 } from './layers.js';
 import { type ForwardOptions, Module } from './module.js';
-import type { ParamTree } from './tree.js';
 
 /** Which layers `initWeights` touches. */
 export type InitTarget = 'linear' | 'conv' | 'batchnorm';
@@ -69,12 +72,9 @@ export function initWeights(module: Module, opts: InitWeightsOptions): Module {
  * ~ N(0, 0.02), BatchNorm scale ~ N(1, 0.02) and shift 0. With `linear: true` also Linear weights
  * ~ N(0, 0.02) with zero biases (PacGAN's 2-D networks). Conv biases (if any) are set to 0.
  */
-export function dcganInit(
-  module: Module,
-  opts: { generator?: Generator; linear?: boolean; std?: number } = {},
-): Module {
+export function dcganInit(module: Module, opts: RngOptions & { linear?: boolean; std?: number } = {}): Module {
   const std = opts.std ?? 0.02;
-  const g = opts.generator ? { generator: opts.generator } : {};
+  const g = { rng: rngOption('dcganInit', opts) };
   const dt = (m: Module): { dtype: FloatDType } => ({ dtype: (m as unknown as { dtype: FloatDType }).dtype });
   initWeights(module, {
     layers: opts.linear ? ['linear', 'conv'] : ['conv'],
@@ -91,7 +91,8 @@ export function dcganInit(
 
 // ------------------------------------------------------------------ MLP
 
-export interface MlpOptions {
+/** Options of `mlp`; `rng` draws the initial weights (default: the global default generator). */
+export interface MlpOptions extends RngOptions {
   /** Hidden activation (default 'relu'), or a factory for one. */
   activation?: ActivationName | (() => Module);
   /** Slope of 'leakyRelu' / alpha of 'elu' / beta of 'softplus'. */
@@ -104,11 +105,9 @@ export interface MlpOptions {
   batchNormOptions?: Omit<BatchNormOptions, 'dtype'>;
   /** Dropout probability after each hidden activation (default none). */
   dropout?: number;
-  /** Generator for dropout (default: the global one at call time). */
-  dropoutGenerator?: Generator;
+  /** Random-number generator for dropout (default: the global one at call time). */
+  dropoutRng?: Generator;
   dtype?: FloatDType;
-  /** Generator for the initial weights (default: the global default generator). */
-  generator?: Generator;
 }
 
 function act(a: ActivationName | (() => Module), param: number | undefined): Module {
@@ -120,14 +119,11 @@ function act(a: ActivationName | (() => Module), param: number | undefined): Mod
  * with the activation between them, as one Sequential (layer names '0', '1', ...).
  *
  * @example
- * const net = mlp([2, 128, 128, 1], { activation: 'tanh', generator: new Generator(0) });
+ * const net = mlp([2, 128, 128, 1], { activation: 'tanh', rng: new Generator(0) });
  */
 export function mlp(sizes: readonly number[], opts: MlpOptions = {}): Sequential {
   if (sizes.length < 2) fail('mlp', `sizes must list at least input and output sizes, got [${sizes.join(', ')}]`);
-  const lo = {
-    dtype: opts.dtype ?? 'float32',
-    ...(opts.generator ? { generator: opts.generator } : {}),
-  } as const;
+  const lo = { dtype: opts.dtype ?? 'float32', rng: rngOption('mlp', opts) } as const;
   const layers: Module[] = [];
   for (let i = 0; i < sizes.length - 1; i++) {
     const last = i === sizes.length - 2;
@@ -140,7 +136,7 @@ export function mlp(sizes: readonly number[], opts: MlpOptions = {}): Sequential
       if (opts.batchNorm) layers.push(new BatchNorm1d(sizes[i + 1]!, { ...opts.batchNormOptions, dtype: lo.dtype }));
       layers.push(act(opts.activation ?? 'relu', opts.activationParam));
       if (opts.dropout !== undefined && opts.dropout > 0)
-        layers.push(new Dropout(opts.dropout, opts.dropoutGenerator ? { generator: opts.dropoutGenerator } : {}));
+        layers.push(new Dropout(opts.dropout, { rng: opts.dropoutRng }));
     }
   }
   return new Sequential(...layers);
@@ -150,7 +146,11 @@ export function mlp(sizes: readonly number[], opts: MlpOptions = {}): Sequential
 
 export type DcganImageSize = 28 | 32 | 64;
 
-export interface DcganOptions {
+/**
+ * Options of the DCGAN networks; `rng` draws the initial weights (default: the global default
+ * generator).
+ */
+export interface DcganOptions extends RngOptions {
   /** Output (generator) or input (discriminator) image side: 28, 32 or 64. */
   imageSize: DcganImageSize;
   /** Image channels (default 3). */
@@ -164,7 +164,6 @@ export interface DcganOptions {
   /** Initialise with `dcganInit` (default true); otherwise PyTorch's layer defaults. */
   dcganInit?: boolean;
   dtype?: FloatDType;
-  generator?: Generator;
   /** Extra BatchNorm statistics streams (see BatchNormOptions.streams). */
   bnStreams?: readonly string[];
   /** Options of every BatchNorm layer (e.g. `{momentum: 0.1, eps: 1e-5}`). */
@@ -212,7 +211,7 @@ export class DCGANGenerator extends Module {
     this.nz = nz;
     this.imageSize = S;
     this.variant = variant;
-    const c = { dtype: opts.dtype ?? 'float32', ...(opts.generator ? { generator: opts.generator } : {}) } as const;
+    const c = { dtype: opts.dtype ?? 'float32', rng: rngOption(op, opts) } as const;
     const bn: BatchNormOptions = {
       ...opts.bnOptions,
       dtype: c.dtype,
@@ -255,8 +254,7 @@ export class DCGANGenerator extends Module {
       layers.push(new ConvTranspose2d(ngf, nc, 4, { ...c, stride: 2, padding: 1, bias: false }), new Tanh());
     }
     this.main = this.registerModule('main', new Sequential(...layers));
-    if (opts.dcganInit ?? true)
-      dcganInit(this, { ...(opts.generator ? { generator: opts.generator } : {}), linear: true });
+    if (opts.dcganInit ?? true) dcganInit(this, { rng: c.rng, linear: true });
   }
 
   forward(z: Tensor, opts?: ForwardOptions): Tensor {
@@ -290,7 +288,7 @@ export class DCGANDiscriminator extends Module {
     if (variant === 'tf' && S !== 28) fail(op, `variant 'tf' is defined for imageSize 28, got ${S}`);
     this.imageSize = S;
     this.nc = nc;
-    const c = { dtype: opts.dtype ?? 'float32', ...(opts.generator ? { generator: opts.generator } : {}) } as const;
+    const c = { dtype: opts.dtype ?? 'float32', rng: rngOption(op, opts) } as const;
     const bn: BatchNormOptions = {
       ...opts.bnOptions,
       dtype: c.dtype,
@@ -320,8 +318,7 @@ export class DCGANDiscriminator extends Module {
     }
     if (opts.sigmoid) layers.push(new Sigmoid());
     this.main = this.registerModule('main', new Sequential(...layers));
-    if (opts.dcganInit ?? true)
-      dcganInit(this, { ...(opts.generator ? { generator: opts.generator } : {}), linear: true });
+    if (opts.dcganInit ?? true) dcganInit(this, { rng: c.rng, linear: true });
   }
 
   forward(x: Tensor, opts?: ForwardOptions): Tensor {

@@ -1,5 +1,8 @@
+// Parameter initialisers (PyTorch's nn.init): constant, uniform, normal, Xavier, Kaiming,
+// orthogonal and the layer defaults.
+
 import { fail, fmtShape } from '../errors.js';
-import { Generator, getDefaultGenerator } from '../random/generator.js';
+import { type Generator, getDefaultGenerator, type RngOptions, rngOption } from '../random/generator.js';
 import { noGrad, tensorFromArray, tidy } from '../tensor/engine.js';
 import { full } from '../tensor/ops/index.js';
 import { sizeOf } from '../tensor/shape.js';
@@ -8,9 +11,8 @@ import type { Tensor } from '../tensor/tensor.js';
 /** Float dtypes parameters can have. */
 export type FloatDType = 'float32' | 'float64';
 
-export interface InitOptions {
-  /** Source of randomness (default: the global default generator, see `seed()`). Never Math.random. */
-  generator?: Generator;
+/** Options of the initialisers; `rng` defaults to the global default generator (see `seed()`). */
+export interface InitOptions extends RngOptions {
   dtype?: FloatDType;
 }
 
@@ -28,9 +30,7 @@ export type Nonlinearity =
 export type FanMode = 'fan_in' | 'fan_out';
 
 function gen(opts: InitOptions): Generator {
-  const g = opts.generator ?? getDefaultGenerator();
-  if (!(g instanceof Generator)) fail('init', 'generator must be a Generator');
-  return g;
+  return rngOption('init', opts) ?? getDefaultGenerator();
 }
 
 function checkDims(op: string, shape: readonly number[], min: number): void {

@@ -1,5 +1,7 @@
+// The layers: Linear, Conv2d, ConvTranspose2d, BatchNorm1d/2d, Dropout, Maxout and the
+// activations.
 import { fail, fmtShape } from '../errors.js';
-import { Generator, getDefaultGenerator } from '../random/generator.js';
+import { type Generator, getDefaultGenerator, type RngOptions, rngOption } from '../random/generator.js';
 import { noGrad, tidy } from '../tensor/engine.js';
 import {
   add,
@@ -29,12 +31,13 @@ import type { Tensor } from '../tensor/tensor.js';
 import { type FloatDType, fans, ones, torchDefaultBias, torchDefaultWeight, zeros as zerosInit } from './init.js';
 import { type ForwardOptions, Module } from './module.js';
 
-/** Options shared by layers with parameters. */
-export interface LayerOptions {
+/**
+ * Options shared by layers with parameters; `rng` draws the default initialisation (default: the
+ * global default generator).
+ */
+export interface LayerOptions extends RngOptions {
   /** Parameter dtype (default float32; float64 on the CPU backend for gradient checks). */
   dtype?: FloatDType;
-  /** Generator for the default initialisation (default: the global default generator). */
-  generator?: Generator;
 }
 
 function checkFloatInput(op: string, x: Tensor, dtype: FloatDType): void {
@@ -68,7 +71,7 @@ export class Linear extends Module {
     this.inFeatures = inFeatures;
     this.outFeatures = outFeatures;
     this.dtype = opts.dtype ?? 'float32';
-    const io = { dtype: this.dtype, ...(opts.generator ? { generator: opts.generator } : {}) };
+    const io = { dtype: this.dtype, rng: rngOption('Linear', opts) };
     this.registerParameter('weight', torchDefaultWeight([outFeatures, inFeatures], io));
     if (opts.bias ?? true) this.registerParameter('bias', torchDefaultBias(outFeatures, inFeatures, io));
   }
@@ -148,7 +151,7 @@ abstract class ConvLayer extends Module {
     this.padding = opts.padding ?? 0;
     this.dilation = opts.dilation ?? 1;
     this.dtype = opts.dtype ?? 'float32';
-    const io = { dtype: this.dtype, ...(opts.generator ? { generator: opts.generator } : {}) };
+    const io = { dtype: this.dtype, rng: rngOption(op, opts) };
     const shape = transposed
       ? [inChannels, outChannels / this.groups, ...this.kernelSize]
       : [outChannels, inChannels / this.groups, ...this.kernelSize];
@@ -374,27 +377,30 @@ export class BatchNorm2d extends BatchNormBase {
 
 /**
  * Dropout: in train mode zeroes each element with probability p and scales the rest by 1/(1-p);
- * the identity in eval mode. Draws come from `generator` (default: the global default generator
- * at call time), so a seeded generator makes runs reproducible.
+ * the identity in eval mode. Draws come from `rng` (default: the global default generator at call
+ * time), so a seeded generator makes runs reproducible.
  */
 export class Dropout extends Module {
   readonly p: number;
-  readonly generator: Generator | undefined;
+  readonly rng: Generator | undefined;
 
-  constructor(p = 0.5, opts: { generator?: Generator } = {}) {
+  constructor(p = 0.5, opts: RngOptions = {}) {
     super();
     if (!(p >= 0 && p <= 1)) fail('Dropout', `p must be in [0, 1], got ${p}`);
-    if (opts.generator !== undefined && !(opts.generator instanceof Generator))
-      fail('Dropout', 'generator must be a Generator');
     this.p = p;
-    this.generator = opts.generator;
+    this.rng = rngOption('Dropout', opts);
+  }
+
+  /** @deprecated Renamed `rng`; still readable for this release. */
+  get generator(): Generator | undefined {
+    return this.rng;
   }
 
   forward(x: Tensor): Tensor {
     if (!this.training || this.p === 0) return x;
     if (this.p === 1) return mul(x, 0);
-    const g = this.generator ?? getDefaultGenerator();
-    const keepMask = g.bernoulli(1 - this.p, x.shape);
+    const rng = this.rng ?? getDefaultGenerator();
+    const keepMask = rng.bernoulli(1 - this.p, x.shape);
     const y = where(keepMask, mul(x, 1 / (1 - this.p)), 0);
     // The mask is an input of y's autodiff node when y is being differentiated: tie it to y.
     if (y.node?.inputs.includes(keepMask)) y.adopt(keepMask);

@@ -1,8 +1,10 @@
+// Module, the base of every layer (parameters, buffers, submodules, train/eval), withParameters,
+// functionalCall and ParameterDict.
 import { fail, fmtShape } from '../errors.js';
 import { keep } from '../tensor/engine.js';
 import { shapesEqual } from '../tensor/shape.js';
 import { Tensor } from '../tensor/tensor.js';
-import { flattenTree, type ParamTree, unflattenTree } from './tree.js';
+import { flattenTree, type ParamTree, unflattenTree } from '../tensor/tree.js';
 
 /** Per-call options every module's `forward` accepts; containers pass them on to their children. */
 export interface ForwardOptions {

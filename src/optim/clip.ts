@@ -1,10 +1,10 @@
-import type { Tree } from '../autograd/transforms.js';
+// Gradient clipping (global norm, value), clampTree and WGAN weight clipping.
 import { fail } from '../errors.js';
 import type { Module } from '../nn/module.js';
-import { mapTree, treeTensors } from '../nn/tree.js';
 import { noGrad, tidy } from '../tensor/engine.js';
 import { abs, add, clamp, div, max, maximum, minimum, mul, pow, sum } from '../tensor/ops/index.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { flattenTree, mapTree, type Tree } from '../tensor/tree.js';
 import { safeSqrt } from './functional.js';
 
 /**
@@ -12,7 +12,7 @@ import { safeSqrt } from './functional.js';
  * |g| for p = Infinity. A one-element tensor (no read-back).
  */
 export function globalNorm(tree: Tree, normType = 2): Tensor {
-  const leaves = treeTensors(tree);
+  const leaves = flattenTree(tree, 'globalNorm').map(([, t]) => t);
   if (leaves.length === 0) fail('globalNorm', 'the tree has no tensors');
   if (normType === Number.POSITIVE_INFINITY) {
     return leaves.map((g) => max(abs(g))).reduce((a, b) => maximum(a, b));
@@ -32,19 +32,19 @@ export function clipGradNorm<T extends Tree>(grads: T, maxNorm: number, normType
   if (!(maxNorm >= 0)) fail('clipGradNorm', `maxNorm must be non-negative, got ${maxNorm}`);
   const totalNorm = globalNorm(grads, normType);
   const factor = minimum(div(maxNorm, add(totalNorm, 1e-6)), 1);
-  return { grads: mapTree('clipGradNorm', (g) => mul(g, factor), grads), totalNorm };
+  return { grads: mapTree(grads, (g) => mul(g, factor)), totalNorm };
 }
 
 /** Clamps every gradient entry to [-clipValue, clipValue] (torch.nn.utils.clip_grad_value_). Pure. */
 export function clipGradValue<T extends Tree>(grads: T, clipValue: number): T {
   if (!(clipValue >= 0)) fail('clipGradValue', `clipValue must be non-negative, got ${clipValue}`);
-  return mapTree('clipGradValue', (g) => clamp(g, -clipValue, clipValue), grads);
+  return mapTree(grads, (g) => clamp(g, -clipValue, clipValue));
 }
 
 /** Clamps every tensor of a tree to [low, high]. Pure. */
 export function clampTree<T extends Tree>(tree: T, low: number, high: number): T {
   if (!(low <= high)) fail('clampTree', `needs low <= high, got ${low}, ${high}`);
-  return mapTree('clampTree', (t) => clamp(t, low, high), tree);
+  return mapTree(tree, (t) => clamp(t, low, high));
 }
 
 /**

@@ -6,11 +6,10 @@
  * the gradients' inputs, or a learning rate given as a tensor. Formulas follow the algorithm
  * boxes of the PyTorch docs (torch.optim.*), which the stateful classes wrap.
  */
-import type { Tree } from '../autograd/transforms.js';
 import { fail } from '../errors.js';
-import { mapTree } from '../nn/tree.js';
 import { add, div, gt, maximum, mul, sqrt, square, sub, where, zerosLike } from '../tensor/ops/index.js';
 import { Tensor } from '../tensor/tensor.js';
+import { mapTree, type Tree } from '../tensor/tree.js';
 import { fusedAdamLeaf } from './fused.js';
 
 /** A hyperparameter that may be a number or (for differentiating with respect to it) a tensor. */
@@ -72,7 +71,7 @@ function scale(lr: Scalar, x: Tensor): Tensor {
  * Applies `f` to every leaf of params with the matching grads and slot leaves; returns the new
  * parameter tree and slot trees.
  */
-function perLeaf<T>(
+function perLeaf<T extends Tree>(
   op: string,
   params: T,
   grads: T,
@@ -83,7 +82,7 @@ function perLeaf<T>(
   for (const n of names) if (slots[n] === undefined) fail(op, `state has no slot '${n}'`);
   const results: Record<string, Tensor>[] = [];
   const newParams = mapTree(
-    op,
+    params,
     (p, others, path) => {
       const [g, ...ss] = others as [Tensor, ...Tensor[]];
       if (g.dtype !== p.dtype || g.shape.length !== p.shape.length || g.shape.some((d, i) => d !== p.shape[i]))
@@ -96,21 +95,20 @@ function perLeaf<T>(
       results.push(r.s);
       return r.p;
     },
-    params,
     grads,
     ...names.map((n) => slots[n]),
   );
   const newSlots: { [k: string]: T } = {};
   for (const n of names) {
     let i = 0;
-    newSlots[n] = mapTree(op, () => results[i++]![n]!, params);
+    newSlots[n] = mapTree(params, () => results[i++]![n]!);
   }
   return { params: newParams, slots: newSlots };
 }
 
 function zerosState<T extends Tree>(params: T, names: readonly string[]): OptimizerState<T> {
   const slots: { [k: string]: T } = {};
-  for (const n of names) slots[n] = mapTree('init', (p) => zerosLike(p), params);
+  for (const n of names) slots[n] = mapTree(params, (p) => zerosLike(p));
   return { step: 0, slots };
 }
 

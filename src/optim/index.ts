@@ -1,3 +1,5 @@
+// Optimisers: pure differentiable steps, the stateful classes, learning-rate schedules and
+// clipping.
 export * from './clip.js';
 export * from './functional.js';
 export * from './optimizers.js';

@@ -1,9 +1,11 @@
+// The stateful optimisers (SGD, Adam, AdamW, RMSprop, Adadelta): thin wrappers over the pure steps
+// that update a module.
 import { fail, fmtShape } from '../errors.js';
 import type { Module } from '../nn/module.js';
-import { flattenTree, type ParamTree, unflattenTree } from '../nn/tree.js';
 import { keep, noGrad, tidy } from '../tensor/engine.js';
 import { stopGradient, zerosLike } from '../tensor/ops/index.js';
 import { Tensor } from '../tensor/tensor.js';
+import { flattenTree, mapTree, type ParamTree, unflattenTree } from '../tensor/tree.js';
 import {
   type AdadeltaOptions,
   type AdamOptions,
@@ -116,10 +118,10 @@ export class Optimizer<H extends { lr: unknown }> {
     // caller owns the gradients, so such outputs become separate tensors sharing the storage.
     const inputs = new Set(Object.values(grad));
     const adopt = (t: Tensor): Tensor => keep(inputs.has(t) ? stopGradient(t) : t);
-    for (const [p, t] of Object.entries(out.params)) out.params[p] = adopt(t);
-    for (const tree of Object.values(out.state.slots)) for (const [p, t] of Object.entries(tree)) tree[p] = adopt(t);
-    this.module.setParameters(unflattenTree(Object.entries(out.params)));
-    for (const [name, tree] of Object.entries(out.state.slots)) {
+    const newParams = mapTree(out.params, adopt);
+    const newSlots = mapTree(out.state.slots, adopt);
+    this.module.setParameters(unflattenTree(Object.entries(newParams)));
+    for (const [name, tree] of Object.entries(newSlots)) {
       const m = this.#slots.get(name)!;
       for (const [p, t] of Object.entries(tree)) {
         const old = m.get(p);

@@ -1,3 +1,4 @@
+// Learning-rate schedules: constant, step, exponential, cosine and linear warm-up.
 import { fail } from '../errors.js';
 
 /** A learning-rate schedule: the rate to use for the update after `step` updates (0 for the first). */

@@ -1,3 +1,4 @@
+// Plot axes: nice ticks, tick labels, frames, and the colours (PALETTE, viridis).
 import { BLACK, type Canvas, type RGB, textHeight, textWidth } from './canvas.js';
 
 /** Ten distinct colours (matplotlib's tab10). */

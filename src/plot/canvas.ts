@@ -1,3 +1,4 @@
+// A small RGB raster canvas with bitmap text and PNG encoding and decoding (pngjs).
 import { PNG } from 'pngjs';
 import { fail } from '../errors.js';
 import { GLYPH_ADVANCE, GLYPH_HEIGHT, GLYPH_WIDTH, glyph } from './font.js';

@@ -1,3 +1,4 @@
+// Plots as PNG bytes, without a browser: scatter, density, image grids and line plots.
 export { Axes, type AxesOptions, drawAxes, formatTick, niceTicks, PALETTE, viridis } from './axes.js';
 export { BLACK, Canvas, decodePNG, type RGB, textHeight, textWidth, WHITE } from './canvas.js';
 export {

@@ -1,3 +1,4 @@
+// The plots: scatter, 2-D density, image grid and line plot as PNG bytes, and savePNG.
 import { writeFile } from 'node:fs/promises';
 import { fail } from '../errors.js';
 import { Axes, type AxesOptions, drawAxes, drawFrameAndTicks, MARGIN, PALETTE, viridis } from './axes.js';

@@ -1,3 +1,5 @@
+// Seeded random numbers: the Philox Generator, the default generator and its free functions, and
+// the `rng` option.
 import { fail } from '../errors.js';
 import type { DType } from '../tensor/dtype.js';
 import { backendNamed, runPrimitive, tensorFromArray } from '../tensor/engine.js';
@@ -134,6 +136,27 @@ export function seed(s: number): void {
 
 export function getDefaultGenerator(): Generator {
   return defaultGenerator;
+}
+
+/**
+ * The option that takes a random-number generator, named `rng` everywhere (in a GAN library
+ * "generator" means the network). What the default is, each owner says.
+ */
+export interface RngOptions {
+  /** Source of randomness. Never Math.random. */
+  rng?: Generator;
+  /** @deprecated Renamed `rng`; still accepted for this release. */
+  generator?: Generator;
+}
+
+/**
+ * `opts.rng` (or the deprecated `opts.generator`), checked to be a Generator; undefined when
+ * neither is given, so the caller picks the default.
+ */
+export function rngOption(op: string, opts: RngOptions | undefined): Generator | undefined {
+  const rng = opts?.rng ?? opts?.generator;
+  if (rng !== undefined && !(rng instanceof Generator)) fail(op, 'rng must be a Generator');
+  return rng;
 }
 
 export const uniform = (shape: readonly number[], low = 0, high = 1, opts?: DrawOptions): Tensor =>

@@ -1,3 +1,4 @@
+// Dtypes (float32, float64, int32, bool): their typed arrays, sizes, checks and casts.
 import { fail } from '../errors.js';
 /** Element types a tensor can hold. `bool` is stored one byte per element on the CPU. */
 export type DType = 'float32' | 'float64' | 'int32' | 'bool';

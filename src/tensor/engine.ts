@@ -1,9 +1,12 @@
+// The tensor engine: the current backend, storage reference counts, tidy/keep/dispose, memory(),
+// grad mode and runPrimitive.
 import { fail, fmtShape } from '../errors.js';
 import type { Backend, DataHandle, KernelInput } from './backend.js';
 import { bytesPerElement, type DType, isFloat, type TypedArray } from './dtype.js';
 import type { PrimitiveName, PrimitiveParams } from './primitives.js';
 import { sizeOf } from './shape.js';
 import { Tensor } from './tensor.js';
+import { treeLeaves } from './tree.js';
 
 /** Reference-counted storage: reshape and aliases share it; it is released when the count drops to 0. */
 export interface Storage {
@@ -117,18 +120,6 @@ export function untrackTensor(t: Tensor, storage: Storage): void {
   if (guarded.delete(t)) finalizer.unregister(t);
   for (let i = state.scopes.length - 1; i >= 0; i--) if (state.scopes[i]!.delete(t)) break;
   releaseStorage(storage);
-}
-
-export type TensorTree = Tensor | readonly TensorTree[] | { readonly [key: string]: TensorTree } | undefined | null;
-
-/** Every tensor in a (nested array / object) tree. */
-export function treeLeaves(tree: unknown, out: Tensor[] = []): Tensor[] {
-  if (tree instanceof Tensor) out.push(tree);
-  else if (Array.isArray(tree)) for (const x of tree) treeLeaves(x, out);
-  else if (tree !== null && typeof tree === 'object' && Object.getPrototypeOf(tree) === Object.prototype) {
-    for (const x of Object.values(tree)) treeLeaves(x, out);
-  }
-  return out;
 }
 
 /**

@@ -1,3 +1,5 @@
+// The primitive set and its parameters: the ops every backend implements and autodiff
+// differentiates.
 import type { DType } from './dtype.js';
 
 /**

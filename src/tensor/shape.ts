@@ -1,3 +1,4 @@
+// Shape helpers: sizes, strides, broadcasting and axis normalisation.
 import { fail, fmtShape } from '../errors.js';
 
 export type Shape = readonly number[];

@@ -1,3 +1,4 @@
+// The Tensor class: shape, dtype, backend storage, read-back, disposal and the op methods.
 import { fail, fmtShape } from '../errors.js';
 import type { Backend } from './backend.js';
 import type { DType, TypedArray } from './dtype.js';

@@ -150,8 +150,8 @@ function makeRun(seed: number): Run {
     activation: 'tanh',
     batchNorm: true,
     dropout: 0.2,
-    dropoutGenerator: drop,
-    generator: new Generator(seed),
+    dropoutRng: drop,
+    rng: new Generator(seed),
   });
   return {
     net,
@@ -208,7 +208,7 @@ describe('checkpoints', () => {
     await saveCheckpoint(path, {
       modules: b.net,
       optimizers: { opt: b.opt },
-      generators: { data: b.data, dropout: b.drop },
+      rngs: { data: b.data, dropout: b.drop },
       metadata: { epoch: '10' },
     });
     dropAll(b);
@@ -218,7 +218,7 @@ describe('checkpoints', () => {
     const { metadata } = await loadCheckpoint(path, {
       modules: c.net,
       optimizers: { opt: c.opt },
-      generators: { data: c.data, dropout: c.drop },
+      rngs: { data: c.data, dropout: c.drop },
     });
     expect(metadata).toEqual({ epoch: '10' });
     expect(c.opt.stepCount).toBe(10);
@@ -240,7 +240,7 @@ describe('checkpoints', () => {
   });
 
   it('stores state-dict names so the file is a PyTorch state dict', async () => {
-    const G = new DCGANGenerator({ imageSize: 32, nz: 4, ngf: 2, nc: 1, generator: new Generator(0) });
+    const G = new DCGANGenerator({ imageSize: 32, nz: 4, ngf: 2, nc: 1, rng: new Generator(0) });
     const path = join(dir, 'g.safetensors');
     await saveCheckpoint(path, { modules: G });
     const { tensors } = await readSafetensors(path);
@@ -262,10 +262,10 @@ describe('checkpoints', () => {
   });
 
   it('lists every missing and mis-shaped tensor and changes nothing', async () => {
-    const small = mlp([2, 4, 1], { generator: new Generator(0) });
+    const small = mlp([2, 4, 1], { rng: new Generator(0) });
     const path = join(dir, 'small.safetensors');
     await saveCheckpoint(path, { modules: small, optimizers: { o: new RMSprop(small, { momentum: 0.9 }) } });
-    const big = mlp([2, 5, 1], { generator: new Generator(1) });
+    const big = mlp([2, 5, 1], { rng: new Generator(1) });
     const before = Array.from(big.getParameter('2.bias').dataSync());
     const err = await loadCheckpoint(path, { modules: big }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(TesseraError);
@@ -284,7 +284,7 @@ describe('checkpoints', () => {
     const err2 = await loadCheckpoint(partial, {
       modules: small,
       optimizers: { adam: opt },
-      generators: { g: new Generator(0) },
+      rngs: { g: new Generator(0) },
     }).catch((e: unknown) => e);
     const m2 = (err2 as Error).message;
     for (const k of ['0.weight', '2.weight', '2.bias', 'optimizer/adam/m/0.weight', 'optimizer/adam/v/2.bias']) {
@@ -302,15 +302,15 @@ describe('checkpoints', () => {
   });
 
   it('saves named modules, converts float dtypes on load, and rejects reserved metadata keys', async () => {
-    const a = new Linear(2, 2, { dtype: 'float64', generator: new Generator(3) });
-    const b = new Linear(2, 1, { generator: new Generator(4) });
+    const a = new Linear(2, 2, { dtype: 'float64', rng: new Generator(3) });
+    const b = new Linear(2, 1, { rng: new Generator(4) });
     const path = join(dir, 'two.safetensors');
     await saveCheckpoint(path, { modules: { enc: a, head: b } });
     const { tensors } = await readSafetensors(path);
     expect([...tensors.keys()]).toEqual(['enc.weight', 'enc.bias', 'head.weight', 'head.bias']);
     expect(tensors.get('enc.weight')!.dtype).toBe('float64');
-    const a32 = new Linear(2, 2, { generator: new Generator(9) });
-    const b2 = new Linear(2, 1, { generator: new Generator(9) });
+    const a32 = new Linear(2, 2, { rng: new Generator(9) });
+    const b2 = new Linear(2, 1, { rng: new Generator(9) });
     await loadCheckpoint(path, { modules: { enc: a32, head: b2 } });
     expect(a32.weight.dtype).toBe('float32');
     expect(Array.from(a32.weight.dataSync())).toEqual(Array.from(Float32Array.from(a.weight.dataSync())));
@@ -321,7 +321,7 @@ describe('checkpoints', () => {
     // A corrupt generator state is reported.
     const bytes = encodeSafetensors([], { 'generator/g': '{"key":[1],"draws":0}' });
     writeFileSync(join(dir, 'gen.safetensors'), bytes);
-    await expect(loadCheckpoint(join(dir, 'gen.safetensors'), { generators: { g: new Generator(0) } })).rejects.toThrow(
+    await expect(loadCheckpoint(join(dir, 'gen.safetensors'), { rngs: { g: new Generator(0) } })).rejects.toThrow(
       /metadata 'generator\/g' is not a generator state/,
     );
     for (const m of [a, b, a32, b2]) m.dispose();

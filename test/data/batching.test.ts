@@ -11,7 +11,7 @@ describe('batching', () => {
         fc.integer({ min: 1, max: 64 }),
         fc.nat(1000),
         async (n, bs, seed) => {
-          const batches = await epochBatches(n, { batchSize: bs, generator: new Generator(seed) });
+          const batches = await epochBatches(n, { batchSize: bs, rng: new Generator(seed) });
           const all = batches.flatMap((b) => Array.from(b));
           expect(all.sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
           for (const b of batches.slice(0, -1)) expect(b.length).toBe(bs);
@@ -25,10 +25,10 @@ describe('batching', () => {
   it('shuffles reproducibly from the seed, differently per epoch and per seed', async () => {
     const g1 = new Generator(11);
     const g2 = new Generator(11);
-    const e1 = (await epochBatches(100, { batchSize: 100, generator: g1 }))[0]!;
-    const e1b = (await epochBatches(100, { batchSize: 100, generator: g2 }))[0]!;
-    const e2 = (await epochBatches(100, { batchSize: 100, generator: g1 }))[0]!;
-    const other = (await epochBatches(100, { batchSize: 100, generator: new Generator(12) }))[0]!;
+    const e1 = (await epochBatches(100, { batchSize: 100, rng: g1 }))[0]!;
+    const e1b = (await epochBatches(100, { batchSize: 100, rng: g2 }))[0]!;
+    const e2 = (await epochBatches(100, { batchSize: 100, rng: g1 }))[0]!;
+    const other = (await epochBatches(100, { batchSize: 100, rng: new Generator(12) }))[0]!;
     expect(Array.from(e1)).toEqual(Array.from(e1b));
     expect(Array.from(e1)).not.toEqual(Array.from(e2));
     expect(Array.from(e1)).not.toEqual(Array.from(other));
@@ -66,7 +66,7 @@ describe('batching', () => {
     expect(Array.from(await b.y.data())).toEqual([4, 1]);
     expect(b.y.dtype).toBe('int32');
     let seen = 0;
-    for await (const batch of iterateBatches(ds, { batchSize: 2, generator: new Generator(1) })) {
+    for await (const batch of iterateBatches(ds, { batchSize: 2, rng: new Generator(1) })) {
       seen += batch.indices.length;
       batch.x.dispose();
       batch.y.dispose();

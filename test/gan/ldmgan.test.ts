@@ -9,11 +9,11 @@ import type { DataInfo, LossOutput, StepContext } from '../../src/gan/objective.
 import { type LdmganHyper, ldmgan } from '../../src/gan/objectives/ldmgan.js';
 import { disposeLosses, GanTrainer } from '../../src/gan/trainer.js';
 import { functionalCall, type Module } from '../../src/nn/module.js';
-import { flattenTree, type ParamTree } from '../../src/nn/tree.js';
 import { Generator } from '../../src/random/generator.js';
 import { tidy } from '../../src/tensor/engine.js';
 import { tensor } from '../../src/tensor/ops/convert.js';
 import { Tensor } from '../../src/tensor/tensor.js';
+import { flattenTree, type ParamTree } from '../../src/tensor/tree.js';
 
 const RING: DataInfo = { shape: [2], kind: 'vector' };
 

@@ -2,18 +2,18 @@
 // routing per phase, shared draws, settings, ring training and exact resume.
 import { describe, expect, it } from 'vitest';
 import { valueAndGrad } from '../../src/autograd/transforms.js';
+import { TesseraError } from '../../src/errors.js';
 import { resolveHyper } from '../../src/gan/config.js';
 import { loadDataSource } from '../../src/gan/data.js';
 import type { DataInfo, LossOutput, Objective, PhaseContext, StepContext } from '../../src/gan/objective.js';
 import { type RegGanHyper, regGan, sharedDraw } from '../../src/gan/objectives/reg-gan.js';
 import { disposeLosses, GanTrainer } from '../../src/gan/trainer.js';
 import { functionalCall, type Module } from '../../src/nn/module.js';
-import { flattenTree, type ParamTree } from '../../src/nn/tree.js';
 import { Generator } from '../../src/random/generator.js';
 import { tidy } from '../../src/tensor/engine.js';
-import { TesseraError } from '../../src/errors.js';
 import { tensor } from '../../src/tensor/ops/convert.js';
 import { Tensor } from '../../src/tensor/tensor.js';
+import { flattenTree, type ParamTree } from '../../src/tensor/tree.js';
 
 const RING: DataInfo = { shape: [2], kind: 'vector' };
 

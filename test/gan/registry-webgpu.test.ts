@@ -1,8 +1,8 @@
 // Every registered objective on WebGPU: the first steps match the CPU run within float32
 // tolerance, and a resumed run is bitwise the uninterrupted one on the device too.
 import { afterAll, describe, expect, it } from 'vitest';
-import { objectiveNames } from '../../src/gan/registry.js';
 import { cpuBackend } from '../../src/backend/cpu.js';
+import { objectiveNames } from '../../src/gan/registry.js';
 import { getBackend, useBackend } from '../../src/tensor/engine.js';
 import { initWebGPU, releaseWebGPU } from '../helpers/webgpu.js';
 import { runSteps, snapshot, tinyTrainer } from './registry-helpers.js';

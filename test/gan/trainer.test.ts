@@ -8,9 +8,9 @@ import { ParameterGroup } from '../../src/gan/players.js';
 import { OBJECTIVES } from '../../src/gan/registry.js';
 import { disposeLosses, GanTrainer } from '../../src/gan/trainer.js';
 import { ToyGan } from '../../src/models/toy-gan.js';
-import type { ParamTree } from '../../src/nn/tree.js';
 import { tensor } from '../../src/tensor/ops/index.js';
 import type { Tensor } from '../../src/tensor/tensor.js';
+import type { ParamTree } from '../../src/tensor/tree.js';
 
 /** The tensor at `key` of a player's tree. */
 const leaf = (tree: ParamTree | undefined, key: string): Tensor => tree![key] as Tensor;

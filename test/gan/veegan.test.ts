@@ -2,17 +2,17 @@
 // simultaneity of the D and G+F updates, F pre-training, ring training and exact resume.
 import { describe, expect, it } from 'vitest';
 import { valueAndGrad } from '../../src/autograd/transforms.js';
+import { TesseraError } from '../../src/errors.js';
 import { loadDataSource } from '../../src/gan/data.js';
 import type { DataInfo, LossOutput, StepContext } from '../../src/gan/objective.js';
 import { type VeeganHyper, veegan } from '../../src/gan/objectives/veegan.js';
 import { disposeLosses, GanTrainer } from '../../src/gan/trainer.js';
 import { functionalCall, type Module } from '../../src/nn/module.js';
-import { flattenTree, type ParamTree } from '../../src/nn/tree.js';
 import { Generator } from '../../src/random/generator.js';
 import { tidy } from '../../src/tensor/engine.js';
-import { TesseraError } from '../../src/errors.js';
 import { tensor } from '../../src/tensor/ops/convert.js';
 import { Tensor } from '../../src/tensor/tensor.js';
+import { flattenTree, type ParamTree } from '../../src/tensor/tree.js';
 
 const RING: DataInfo = { shape: [2], kind: 'vector' };
 

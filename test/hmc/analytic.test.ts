@@ -129,18 +129,18 @@ for (const name of backends) {
     });
 
     it('standard normal in 10 dimensions: every mean 0 and variance 1', async () => {
-      const gen = new Generator(101);
+      const rng = new Generator(101);
       const C = 64;
       const S = 400;
       const r = hmc((z: Tensor) => z.square().sum(1).mul(-0.5), {
-        initial: gen.normal([C, 10], 0, 2),
+        initial: rng.normal([C, 10], 0, 2),
         numBurnin: 150,
         numSamples: S,
         numLeapfrogSteps: 10,
         stepSize: 0.3,
         stepSizeJitter: 0.1,
         adapt: 'dual-averaging',
-        generator: gen,
+        rng,
       });
       expect(r.samples.backend).toBe(backend);
       const data = await r.samples.data();
@@ -151,7 +151,7 @@ for (const name of backends) {
     });
 
     it('correlated 2-D Gaussian: the covariance [[1, 1.5], [1.5, 4]]', async () => {
-      const gen = new Generator(102);
+      const rng = new Generator(102);
       const cov = [
         [1, 1.5],
         [1.5, 4],
@@ -165,14 +165,14 @@ for (const name of backends) {
       const C = 64;
       const S = 400;
       const r = hmc(logProb, {
-        initial: gen.normal([C, 2]),
+        initial: rng.normal([C, 2]),
         numBurnin: 150,
         numSamples: S,
         numLeapfrogSteps: 8,
         stepSize: 0.2,
         stepSizeJitter: 0.1,
         adapt: 'dual-averaging',
-        generator: gen,
+        rng,
       });
       const data = await r.samples.data();
       for (let i = 0; i < 2; i++) {
@@ -184,14 +184,14 @@ for (const name of backends) {
     });
 
     it('a diagonal mass matrix samples a badly scaled Gaussian (sd 0.1 and 10)', async () => {
-      const gen = new Generator(103);
+      const rng = new Generator(103);
       const variances = [0.01, 100];
       const inv = tensor(variances.map((v) => 1 / v));
       const logProb = (z: Tensor) => z.square().mul(inv).sum(1).mul(-0.5);
       const C = 64;
       const S = 300;
       const r = hmc(logProb, {
-        initial: gen.normal([C, 2]).mul(tensor([0.1, 10])),
+        initial: rng.normal([C, 2]).mul(tensor([0.1, 10])),
         numBurnin: 100,
         numSamples: S,
         numLeapfrogSteps: 8,
@@ -199,7 +199,7 @@ for (const name of backends) {
         stepSizeJitter: 0.1,
         massDiag: inv,
         adapt: 'dual-averaging',
-        generator: gen,
+        rng,
       });
       const data = await r.samples.data();
       for (let i = 0; i < 2; i++) {
@@ -225,7 +225,7 @@ for (const name of backends) {
     ] as const)(
       'the linear-Gaussian PresGAN posterior with the %s leapfrog gradient: closed-form mean and covariance',
       async (_n, mode, S, thin) => {
-        const gen = new Generator(104);
+        const rng = new Generator(104);
         const C = 64;
         const Wt = tensor(W);
         const target = presganPosterior({
@@ -234,7 +234,7 @@ for (const name of backends) {
           sigma: tensor(sigma),
         });
         const r = hmc(target, {
-          initial: gen.normal([C, 2]),
+          initial: rng.normal([C, 2]),
           numBurnin: 150,
           numSamples: S,
           thin,
@@ -243,7 +243,7 @@ for (const name of backends) {
           stepSizeJitter: 0.1,
           adapt: 'dual-averaging',
           leapfrogGradient: mode,
-          generator: gen,
+          rng,
         });
         const data = await r.samples.data();
         for (let i = 0; i < 2; i++) {
@@ -257,7 +257,7 @@ for (const name of backends) {
     );
 
     it('reads nothing back inside a sampler call', async () => {
-      const gen = new Generator(105);
+      const rng = new Generator(105);
       const read = vi.spyOn(backend, 'read');
       const readSync = backend.readSync === undefined ? null : vi.spyOn(backend, 'readSync');
       const counter = name === 'webgpu' ? await webgpuReadbacks() : null;
@@ -265,10 +265,10 @@ for (const name of backends) {
       const Wt = tensor(W);
       const target = presganPosterior({
         G: (z: Tensor) => matmul(z, Wt, { transB: true }).tanh(),
-        x: gen.normal([32, 3]),
+        x: rng.normal([32, 3]),
         sigma: 0.4,
       });
-      const r = hmc(target, { initial: gen.normal([32, 2]), numBurnin: 3, numSamples: 3, generator: gen });
+      const r = hmc(target, { initial: rng.normal([32, 2]), numBurnin: 3, numSamples: 3, rng });
       const r2 = hmc(target, {
         initial: r.finalState,
         numBurnin: 3,
@@ -276,7 +276,7 @@ for (const name of backends) {
         stepSize: r.stepSize,
         adapt: 'dual-averaging',
         leapfrogGradient: 'prior-only',
-        generator: gen,
+        rng,
       });
       expect(read).not.toHaveBeenCalled();
       if (readSync) expect(readSync).not.toHaveBeenCalled();

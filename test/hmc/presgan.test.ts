@@ -64,9 +64,9 @@ function corr(a: ArrayLike<number>, c: ArrayLike<number>, n: number, d: number, 
 
 describe('presganPosterior target', () => {
   it('linear G: log p(z|x) = -|z|^2/2 - sum((x - Wz - b)^2 / sigma^2)/2, gradient W^T D^-1 (x - Wz - b) - z', async () => {
-    const gen = new Generator(1);
-    const z = gen.normal([5, 2], 0, 1, f64);
-    const x = gen.normal([5, 3], 0, 1, f64);
+    const rng = new Generator(1);
+    const z = rng.normal([5, 2], 0, 1, f64);
+    const x = rng.normal([5, 3], 0, 1, f64);
     const target = presganPosterior({ G: linearG, x, sigma: sig });
     const lp = await target.logProb(z).data();
     const g = await grad((v: Tensor) => target.logProb(v).sum())(z).data();
@@ -88,17 +88,17 @@ describe('presganPosterior target', () => {
   });
 
   it('tanh MLP G (matmul/tanh by hand, params tree): value by hand, gradient by central differences', async () => {
-    const gen = new Generator(2);
+    const rng = new Generator(2);
     const params = {
-      W1: gen.normal([3, 8], 0, 0.6, f64),
-      b1: gen.normal([8], 0, 0.1, f64),
-      W2: gen.normal([8, 4], 0, 0.5, f64),
-      b2: gen.normal([4], 0, 0.1, f64),
+      W1: rng.normal([3, 8], 0, 0.6, f64),
+      b1: rng.normal([8], 0, 0.1, f64),
+      W2: rng.normal([8, 4], 0, 0.5, f64),
+      b2: rng.normal([4], 0, 0.1, f64),
     };
     type P = typeof params;
     const G = (z: Tensor, p: P) => matmul(matmul(z, p.W1).add(p.b1).tanh(), p.W2).add(p.b2);
-    const z = gen.normal([4, 3], 0, 1, f64);
-    const x = gen.normal([4, 4], 0, 1, f64);
+    const z = rng.normal([4, 3], 0, 1, f64);
+    const x = rng.normal([4, 4], 0, 1, f64);
     const target = presganPosterior({ G, params, x, sigma: 0.3 });
     const lp = await target.logProb(z).data();
     // Plain JS forward pass.
@@ -130,15 +130,15 @@ describe('presganPosterior target', () => {
   });
 
   it('image outputs: latentShape reshapes z for G and sigma broadcasts per pixel', async () => {
-    const gen = new Generator(3);
-    const A = gen.normal([3, 4], 0, 1, f64);
+    const rng = new Generator(3);
+    const A = rng.normal([3, 4], 0, 1, f64);
     const seen: number[][] = [];
     const G = (z: Tensor) => {
       seen.push([...z.shape]);
       return matmul(z.reshape([z.shape[0]!, 3]), A).reshape([z.shape[0]!, 1, 2, 2]);
     };
-    const z = gen.normal([2, 3], 0, 1, f64);
-    const x = gen.normal([2, 1, 2, 2], 0, 1, f64);
+    const z = rng.normal([2, 3], 0, 1, f64);
+    const x = rng.normal([2, 1, 2, 2], 0, 1, f64);
     const sigma = tensor(
       [
         [
@@ -165,14 +165,14 @@ describe('presganPosterior target', () => {
       expect(lp[c]!).toBeCloseTo(want, 12);
     }
     // And the sampler runs on it (image-shaped likelihood, vector latent).
-    const r = hmc(target, { initial: z, numSamples: 2, numBurnin: 1, generator: gen });
+    const r = hmc(target, { initial: z, numSamples: 2, numBurnin: 1, rng });
     expect(r.samples.shape).toEqual([2, 2, 3]);
   });
 
   it('no gradient reaches the generator parameters, x or sigma through the samples', async () => {
-    const gen = new Generator(4);
-    const z0 = gen.normal([6, 2], 0, 1, f64);
-    const x0 = gen.normal([6, 3], 0, 1, f64);
+    const rng = new Generator(4);
+    const z0 = rng.normal([6, 2], 0, 1, f64);
+    const x0 = rng.normal([6, 3], 0, 1, f64);
     const W0 = tensor(Wj, f64);
     const [value, grads] = valueAndGrad((p: { W: Tensor; s: Tensor; x: Tensor }) => {
       const target = presganPosterior({
@@ -181,7 +181,7 @@ describe('presganPosterior target', () => {
         x: p.x,
         sigma: p.s,
       });
-      const r = hmc(target, { initial: z0, numSamples: 2, numBurnin: 1, generator: gen });
+      const r = hmc(target, { initial: z0, numSamples: 2, numBurnin: 1, rng });
       return r.samples.sum().add(p.W.sum().mul(0));
     }, {})({ W: W0, s: sig, x: x0 });
     expect(Number.isFinite(await value.item())).toBe(true);
@@ -234,14 +234,14 @@ describe("the official code's bias: 'prior-only' leapfrog vs full gradient (spec
     return (corr(d0, dT, n, 2, 0) + corr(d0, dT, n, 2, 1)) / 2;
   }
 
-  function batch(gen: Generator, B: number): { z: Tensor; x: Tensor } {
-    const z = gen.normal([B, 2], 0, 1, f64);
-    const x = tidy(() => linearG(z).add(gen.normal([B, 3], 0, 1, f64).mul(sig)));
+  function batch(rng: Generator, B: number): { z: Tensor; x: Tensor } {
+    const z = rng.normal([B, 2], 0, 1, f64);
+    const x = tidy(() => linearG(z).add(rng.normal([B, 3], 0, 1, f64).mul(sig)));
     return { z, x };
   }
 
   it('reproduces the spec: prior-only at h = 0.01 stays stuck (rho ~ 0.97, acceptance ~ 0.94); full at h = 0.3 mixes (rho ~ 0.13)', async () => {
-    const gen = new Generator(2019);
+    const rng = new Generator(2019);
     const B = 4096;
     const rows: string[] = [];
     const res: Record<string, { rho: number; acc: number }> = {};
@@ -249,13 +249,13 @@ describe("the official code's bias: 'prior-only' leapfrog vs full gradient (spec
       ['prior-only', 0.01],
       ['full', 0.3],
     ] as const) {
-      const { z, x } = batch(gen, B);
+      const { z, x } = batch(rng, B);
       const r = hmc(presganPosterior({ G: linearG, x, sigma: sig }), {
         ...PRESGAN_HMC_DEFAULTS,
         initial: z,
         stepSize: h,
         leapfrogGradient: mode,
-        generator: gen,
+        rng,
       });
       const rho = rhoOf(await z.data(), await r.finalState.data(), await x.data(), B);
       const acc = await r.accepted.mean().item();
@@ -272,7 +272,7 @@ describe("the official code's bias: 'prior-only' leapfrog vs full gradient (spec
   });
 
   it('with the step size carried across training iterations, prior-only stays far more correlated with its start', async () => {
-    const gen = new Generator(7);
+    const rng = new Generator(7);
     // The rule moves h by at most 0.66% per burn-in transition, so h needs hundreds of iterations
     // to settle: 500 cheap iterations of 16 chains, then 40 measured iterations of 256 chains.
     const warm = 500;
@@ -285,13 +285,13 @@ describe("the official code's bias: 'prior-only' leapfrog vs full gradient (spec
       const zTs: number[] = [];
       const xs: number[] = [];
       for (let it = 0; it < warm + measured; it++) {
-        const { z, x } = batch(gen, it < warm ? 16 : B);
+        const { z, x } = batch(rng, it < warm ? 16 : B);
         const r = hmc(presganPosterior({ G: linearG, x, sigma: sig }), {
           ...PRESGAN_HMC_DEFAULTS,
           initial: z,
           stepSize: h,
           leapfrogGradient: mode,
-          generator: gen,
+          rng,
         });
         if (typeof h !== 'number') h.dispose();
         h = r.stepSize;

@@ -109,9 +109,9 @@ describe('hmc: validation', () => {
 
 describe('hmc: shapes, reproducibility, memory, read-backs', () => {
   it('returns the documented shapes for shared and per-chain step sizes', () => {
-    const gen = new Generator(1);
-    const z0 = gen.normal([5, 3]);
-    const r = hmc(stdNormal, { initial: z0, numBurnin: 3, numSamples: 4, thin: 2, generator: gen });
+    const rng = new Generator(1);
+    const z0 = rng.normal([5, 3]);
+    const r = hmc(stdNormal, { initial: z0, numBurnin: 3, numSamples: 4, thin: 2, rng });
     expect(r.numTransitions).toBe(3 + 4 * 2);
     expect(r.samples.shape).toEqual([4, 5, 3]);
     expect(r.logProbs.shape).toEqual([4, 5]);
@@ -122,15 +122,15 @@ describe('hmc: shapes, reproducibility, memory, read-backs', () => {
     expect(r.stepSize.shape).toEqual([]);
     expect(r.stepSizes.shape).toEqual([11]);
     expect(r.finalState.shape).toEqual([5, 3]);
-    const rc = hmc(stdNormal, { initial: z0, numBurnin: 2, numSamples: 2, perChainStepSize: true, generator: gen });
+    const rc = hmc(stdNormal, { initial: z0, numBurnin: 2, numSamples: 2, perChainStepSize: true, rng });
     expect(rc.stepSize.shape).toEqual([5, 1]);
     expect(rc.stepSizes.shape).toEqual([4, 5]);
   });
 
   it('accepts an event shape of rank > 1 and a dtype of float64', async () => {
-    const gen = new Generator(2);
-    const z0 = gen.normal([3, 2, 2], 0, 1, f64);
-    const r = hmc((x) => x.square().sum([1, 2]).mul(-0.5), { initial: z0, numSamples: 2, generator: gen });
+    const rng = new Generator(2);
+    const z0 = rng.normal([3, 2, 2], 0, 1, f64);
+    const r = hmc((x) => x.square().sum([1, 2]).mul(-0.5), { initial: z0, numSamples: 2, rng });
     expect(r.samples.shape).toEqual([2, 3, 2, 2]);
     expect(r.samples.dtype).toBe('float64');
     // log pi at the kept states is log pi of those states.
@@ -144,22 +144,22 @@ describe('hmc: shapes, reproducibility, memory, read-backs', () => {
 
   it('is reproducible from the generator seed', async () => {
     const run = () => {
-      const gen = new Generator(123);
-      return hmc(quartic, { initial: gen.normal([4, 2], 0, 1, f64), numBurnin: 3, numSamples: 3, generator: gen });
+      const rng = new Generator(123);
+      return hmc(quartic, { initial: rng.normal([4, 2], 0, 1, f64), numBurnin: 3, numSamples: 3, rng });
     };
     expect(await arr(run().samples)).toEqual(await arr(run().samples));
   });
 
   it('keeps exactly every thin-th post-burn-in state of the unthinned chain', async () => {
     const run = (thin: number, numSamples: number) => {
-      const gen = new Generator(9);
+      const rng = new Generator(9);
       return hmc(quartic, {
-        initial: gen.normal([3, 2], 0, 1, f64),
+        initial: rng.normal([3, 2], 0, 1, f64),
         numBurnin: 2,
         numSamples,
         thin,
         stepSize: 0.4,
-        generator: gen,
+        rng,
       });
     };
     const all = await arr(run(1, 9).samples);
@@ -169,22 +169,22 @@ describe('hmc: shapes, reproducibility, memory, read-backs', () => {
   });
 
   it('reads nothing back from the CPU backend during a call (any adaptation, mass, gradient mode)', async () => {
-    const gen = new Generator(4);
-    const W = gen.normal([3, 2]);
-    const x = gen.normal([16, 3]);
+    const rng = new Generator(4);
+    const W = rng.normal([3, 2]);
+    const x = rng.normal([16, 3]);
     const target = presganPosterior({ G: (z) => matmul(z, W, { transB: true }).tanh(), x, sigma: 0.5 });
     const read = vi.spyOn(cpuBackend, 'read');
     const readSync = vi.spyOn(cpuBackend, 'readSync');
-    const initial = gen.normal([16, 2]);
+    const initial = rng.normal([16, 2]);
     const results = [
-      hmc(target, { initial, numBurnin: 3, numSamples: 3, generator: gen }),
+      hmc(target, { initial, numBurnin: 3, numSamples: 3, rng }),
       hmc(target, {
         initial,
         numBurnin: 3,
         numSamples: 3,
         adapt: 'dual-averaging',
         perChainStepSize: true,
-        generator: gen,
+        rng,
       }),
       hmc(target, {
         initial,
@@ -192,7 +192,7 @@ describe('hmc: shapes, reproducibility, memory, read-backs', () => {
         numSamples: 3,
         leapfrogGradient: 'prior-only',
         massDiag: [2, 0.5],
-        generator: gen,
+        rng,
       }),
     ];
     expect(read).not.toHaveBeenCalled();
@@ -205,13 +205,13 @@ describe('hmc: shapes, reproducibility, memory, read-backs', () => {
   });
 
   it('leaves only its outputs alive, however many transitions it runs', () => {
-    const gen = new Generator(5);
-    const z0 = gen.normal([8, 3]);
-    const W = gen.normal([3, 3]);
+    const rng = new Generator(5);
+    const z0 = rng.normal([8, 3]);
+    const W = rng.normal([3, 3]);
     const target = (z: Tensor) => matmul(z, W).tanh().square().sum(1).neg().sub(z.square().sum(1));
     const leftover = (T: number): [number, number] => {
       const before = memory();
-      const r = hmc(target, { initial: z0, numBurnin: 2, numSamples: T, adapt: 'dual-averaging', generator: gen });
+      const r = hmc(target, { initial: z0, numBurnin: 2, numSamples: T, adapt: 'dual-averaging', rng });
       const after = memory();
       const outputs = [
         r.samples,
@@ -235,7 +235,7 @@ describe('hmc: shapes, reproducibility, memory, read-backs', () => {
     // Inside a tidy, nothing survives.
     const before = memory().numTensors;
     tidy(() => {
-      hmc(target, { initial: z0, numSamples: 5, generator: gen });
+      hmc(target, { initial: z0, numSamples: 5, rng });
     });
     expect(memory().numTensors).toBe(before);
   });
@@ -251,9 +251,9 @@ describe('leapfrog properties', () => {
         fc.boolean(),
         (seed, h, L, withMass) => {
           tidy(() => {
-            const gen = new Generator(seed);
-            const z = gen.normal([6, 2], 0, 1, f64);
-            const p = gen.normal([6, 2], 0, 1, f64);
+            const rng = new Generator(seed);
+            const z = rng.normal([6, 2], 0, 1, f64);
+            const p = rng.normal([6, 2], 0, 1, f64);
             const opts = withMass ? { massDiag: tensor([0.5, 2], f64) } : {};
             const a = leapfrog(quartic, z, p, h, L, opts);
             const b = leapfrog(quartic, a.z, a.p.neg(), h, L, opts);
@@ -274,9 +274,9 @@ describe('leapfrog properties', () => {
     fc.assert(
       fc.property(fc.integer({ min: 0, max: 2 ** 31 }), fc.double({ min: 0.04, max: 0.1, noNaN: true }), (seed, h) => {
         tidy(() => {
-          const gen = new Generator(seed);
-          const z = gen.normal([64, 2], 0, 1, f64);
-          const p = gen.normal([64, 2], 0, 1, f64);
+          const rng = new Generator(seed);
+          const z = rng.normal([64, 2], 0, 1, f64);
+          const p = rng.normal([64, 2], 0, 1, f64);
           const H0 = hamiltonian(quartic, z, p);
           const err = (step: number, L: number): number => {
             const e = leapfrog(quartic, z, p, step, L);
@@ -300,14 +300,14 @@ describe('leapfrog properties', () => {
   it('acceptance tends to 1 as h -> 0 (trajectory length fixed)', async () => {
     const rejection: number[] = [];
     for (const L of [2, 4, 8, 16, 32]) {
-      const gen = new Generator(11);
+      const rng = new Generator(11);
       const r = hmc(quartic, {
-        initial: gen.normal([64, 2], 0, 1, f64),
+        initial: rng.normal([64, 2], 0, 1, f64),
         numSamples: 10,
         numLeapfrogSteps: L,
         stepSize: 1.2 / L,
         adapt: 'none',
-        generator: gen,
+        rng,
       });
       rejection.push(1 - (await r.acceptProb.mean().item()));
     }
@@ -336,15 +336,15 @@ describe('step-size adaptation', () => {
   });
 
   it('reproduces the spec numbers: from h = 0.01, all accepted -> 0.010066, none -> 0.009866', async () => {
-    const gen = new Generator(3);
-    const z0 = gen.normal([32, 2], 0, 1, f64);
+    const rng = new Generator(3);
+    const z0 = rng.normal([32, 2], 0, 1, f64);
     const allAccept = hmc(stdNormal, {
       initial: z0,
       numBurnin: 1,
       numSamples: 1,
       numLeapfrogSteps: 5,
       stepSize: 0.01,
-      generator: gen,
+      rng,
     });
     expect(await allAccept.accepted.slice([0]).mean().item()).toBe(1);
     expect(await allAccept.stepSize.item()).toBeCloseTo(0.010066, 9);
@@ -362,10 +362,10 @@ describe('step-size adaptation', () => {
     ['per-chain step size, accept indicator', true, 'accepted'],
     ['shared step size, acceptance probability', false, 'probability'],
   ] as const)('inside the sampler, h follows the PresGAN rule during burn-in only (%s)', async (_n, perChain, stat) => {
-    const gen = new Generator(21);
+    const rng = new Generator(21);
     const B = 12;
     const r = hmc(quartic, {
-      initial: gen.normal([6, 2], 0, 1, f64),
+      initial: rng.normal([6, 2], 0, 1, f64),
       numBurnin: B,
       numSamples: 5,
       stepSize: 0.5,
@@ -373,7 +373,7 @@ describe('step-size adaptation', () => {
       adaptRate: 0.05,
       targetAccept: 0.7,
       adaptStatistic: stat,
-      generator: gen,
+      rng,
     });
     const hs = (await r.stepSizes.array()) as number[] | number[][];
     const stats = (await (stat === 'accepted' ? r.accepted : r.acceptProb).array()) as number[][];
@@ -394,16 +394,16 @@ describe('step-size adaptation', () => {
   });
 
   it('dual averaging follows Hoffman and Gelman (2014) Algorithm 5 and ends at the averaged iterate', async () => {
-    const gen = new Generator(8);
+    const rng = new Generator(8);
     const B = 25;
     const r = hmc(quartic, {
-      initial: gen.normal([8, 2], 0, 1, f64),
+      initial: rng.normal([8, 2], 0, 1, f64),
       numBurnin: B,
       numSamples: 3,
       stepSize: 0.05,
       adapt: 'dual-averaging',
       targetAccept: 0.8,
-      generator: gen,
+      rng,
     });
     const hs = Array.from(await r.stepSizes.data());
     const probs = (await r.acceptProb.array()) as number[][];
@@ -436,18 +436,18 @@ describe('step-size adaptation', () => {
   });
 
   it('dual averaging tracks the target: burn-in acceptance average, ordering of h and of acceptance', async () => {
-    const gen = new Generator(13);
+    const rng = new Generator(13);
     const B = 150;
     const out: { h: number; acc: number }[] = [];
     for (const target of [0.6, 0.85]) {
       const r = hmc(quartic, {
-        initial: gen.normal([32, 10], 0, 1, f64),
+        initial: rng.normal([32, 10], 0, 1, f64),
         numBurnin: B,
         numSamples: 100,
         stepSize: 0.05,
         adapt: 'dual-averaging',
         targetAccept: target,
-        generator: gen,
+        rng,
       });
       // Algorithm 5 makes H_m = sum_{i<=m} (target - alpha_i) / (m + t0) and log h_m = mu - sqrt(m)/gamma H_m,
       // so the average of alpha over the first m iterations is target - (m + t0) gamma (mu - log h_m) / m^1.5,
@@ -480,14 +480,14 @@ describe('step-size adaptation', () => {
   });
 
   it('stepSizeJitter randomises h in h (1 +- jitter) around the base step, which is what adapts', async () => {
-    const gen = new Generator(15);
+    const rng = new Generator(15);
     const r = hmc(stdNormal, {
-      initial: gen.normal([4, 2], 0, 1, f64),
+      initial: rng.normal([4, 2], 0, 1, f64),
       numBurnin: 0,
       numSamples: 200,
       stepSize: 0.5,
       stepSizeJitter: 0.2,
-      generator: gen,
+      rng,
     });
     const hs = Array.from(await r.stepSizes.data());
     expect(Math.min(...hs)).toBeGreaterThanOrEqual(0.4);
@@ -495,30 +495,30 @@ describe('step-size adaptation', () => {
     // Uniform on [0.4, 0.6): 200 draws span most of it.
     expect(Math.max(...hs) - Math.min(...hs)).toBeGreaterThan(0.18);
     expect(await r.stepSize.item()).toBe(0.5);
-    expect(() => hmc(stdNormal, { initial: gen.normal([4, 2]), numSamples: 1, stepSizeJitter: 1 })).toThrow(
+    expect(() => hmc(stdNormal, { initial: rng.normal([4, 2]), numSamples: 1, stepSizeJitter: 1 })).toThrow(
       /stepSizeJitter must be in \[0, 1\)/,
     );
   });
 
   it('the returned step size can be passed back in, shared or per chain', async () => {
-    const gen = new Generator(14);
-    const z0 = gen.normal([4, 2]);
-    const a = hmc(stdNormal, { initial: z0, numBurnin: 4, numSamples: 1, generator: gen });
+    const rng = new Generator(14);
+    const z0 = rng.normal([4, 2]);
+    const a = hmc(stdNormal, { initial: z0, numBurnin: 4, numSamples: 1, rng });
     const b = hmc(stdNormal, {
       initial: a.finalState,
       numBurnin: 4,
       numSamples: 1,
       stepSize: a.stepSize,
-      generator: gen,
+      rng,
     });
     expect((await b.stepSizes.data())[0]).toBe(await a.stepSize.item());
-    const c = hmc(stdNormal, { initial: z0, numBurnin: 4, numSamples: 1, perChainStepSize: true, generator: gen });
+    const c = hmc(stdNormal, { initial: z0, numBurnin: 4, numSamples: 1, perChainStepSize: true, rng });
     const d = hmc(stdNormal, {
       initial: c.finalState,
       numBurnin: 4,
       numSamples: 1,
       stepSize: c.stepSize,
-      generator: gen,
+      rng,
     });
     expect(Array.from(await d.stepSizes.slice([0]).data())).toEqual(Array.from(await c.stepSize.data()));
     expect(d.stepSize.shape).toEqual([4, 1]);
@@ -530,14 +530,14 @@ describe('step-size adaptation', () => {
 describe('support constraints', () => {
   it('rejects proposals outside the support (log pi = -inf) instead of propagating them', async () => {
     // Half-normal on z > 0: E[z] = sqrt(2 / pi), Var[z] = 1 - 2 / pi.
-    const gen = new Generator(17);
+    const rng = new Generator(17);
     const logProb = (z: Tensor) => where(z.gt(0), z.square().mul(-0.5), -Infinity).sum(1);
     const r = hmc(logProb, {
-      initial: gen.uniform([64, 1], 0.5, 1.5, f64),
+      initial: rng.uniform([64, 1], 0.5, 1.5, f64),
       numBurnin: 50,
       numSamples: 200,
       stepSize: 0.3,
-      generator: gen,
+      rng,
     });
     const s = await arr(r.samples);
     expect(s.every((v) => Number.isFinite(v) && v > 0)).toBe(true);

@@ -14,7 +14,7 @@ import { loadClassifier, saveClassifier } from '../../src/models/classifier-chec
 
 describe('Stacked-MNIST protocol classifier', () => {
   it('has the Keras mnist_cnn layers: 1,199,882 parameters, [N, 1, 28, 28] -> [N, 10]', async () => {
-    const m = mnistClassifier({ generator: new Generator(0) });
+    const m = mnistClassifier({ rng: new Generator(0) });
     // conv 1->32 3x3: 320; conv 32->64 3x3: 18,496; dense 9216->128: 1,179,776; dense 128->10: 1,290.
     expect(m.numParameters()).toBe(320 + 18496 + 1179776 + 1290);
     expect(m.namedParameters().map(([n, t]) => `${n}:${t.shape.join('x')}`)).toEqual([

@@ -43,7 +43,9 @@ describe('tessera CLI: argument errors', () => {
   it('explains unknown commands and sub-commands', async () => {
     const r = await run(['frobnicate']);
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/unknown command 'frobnicate'; commands: demo, objectives, train <objective>, train-classifier/);
+    expect(r.err).toMatch(
+      /unknown command 'frobnicate'; commands: demo, objectives, train <objective>, train-classifier/,
+    );
     expect(r.err).toMatch(/tessera help/);
     const t = await run(['train', 'gun']);
     expect(t.code).toBe(2);
@@ -150,7 +152,10 @@ describe('tessera train <objective>: end-to-end smoke test', () => {
     expect(Number.isFinite(report.finalLosses.D)).toBe(true);
     expect(Number.isFinite(report.finalLosses.G)).toBe(true);
     expect(report.stepsPerSecond).toBeGreaterThan(0);
-    const rows = readFileSync(join(dir, 'metrics.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    const rows = readFileSync(join(dir, 'metrics.jsonl'), 'utf8')
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l));
     expect(rows.map((x) => x.step)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
     expect(rows[19].losses).toEqual(report.finalLosses);
     for (const f of ['samples.png', 'density.png', 'data.png', 'losses.png']) {

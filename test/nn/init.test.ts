@@ -27,29 +27,27 @@ describe('initialisers', () => {
 
   it('Xavier uniform and normal have the Glorot scales', () => {
     const g = new Generator(1);
-    const u = moments(init.xavierUniform([100, 60], 2, { generator: g }).dataSync());
+    const u = moments(init.xavierUniform([100, 60], 2, { rng: g }).dataSync());
     const a = 2 * Math.sqrt(6 / 160);
     expect(u.maxAbs).toBeLessThanOrEqual(a);
     expect(u.std / (a / Math.sqrt(3))).toBeCloseTo(1, 1);
-    const n = moments(init.xavierNormal([100, 60], 1, { generator: g, dtype: 'float64' }).dataSync());
+    const n = moments(init.xavierNormal([100, 60], 1, { rng: g, dtype: 'float64' }).dataSync());
     expect(n.std / Math.sqrt(2 / 160)).toBeCloseTo(1, 1);
     expect(Math.abs(n.mean)).toBeLessThan(0.01);
   });
 
   it('Kaiming uniform and normal use the chosen fan and gain', () => {
     const g = new Generator(2);
-    const ku = moments(init.kaimingUniform([50, 40, 3, 1], { generator: g, nonlinearity: 'relu' }).dataSync());
+    const ku = moments(init.kaimingUniform([50, 40, 3, 1], { rng: g, nonlinearity: 'relu' }).dataSync());
     const b = Math.SQRT2 * Math.sqrt(3 / 120);
     expect(ku.maxAbs).toBeLessThanOrEqual(b);
     expect(ku.std / (b / Math.sqrt(3))).toBeCloseTo(1, 1);
     const kn = moments(
-      init
-        .kaimingNormal([50, 40, 3, 1], { generator: g, mode: 'fan_out', nonlinearity: 'leaky_relu', a: 0.2 })
-        .dataSync(),
+      init.kaimingNormal([50, 40, 3, 1], { rng: g, mode: 'fan_out', nonlinearity: 'leaky_relu', a: 0.2 }).dataSync(),
     );
     expect(kn.std / (Math.sqrt(2 / 1.04) / Math.sqrt(150))).toBeCloseTo(1, 1);
     // PyTorch's Linear default: kaiming_uniform(a = sqrt(5)) = U(-1/sqrt(fanIn), 1/sqrt(fanIn)).
-    const d = moments(init.torchDefaultWeight([300, 25], { generator: g }).dataSync());
+    const d = moments(init.torchDefaultWeight([300, 25], { rng: g }).dataSync());
     expect(d.maxAbs).toBeLessThanOrEqual(0.2);
     expect(d.maxAbs).toBeGreaterThan(0.19);
   });
@@ -63,7 +61,7 @@ describe('initialisers', () => {
     ]) {
       const rows = shape[0]!;
       const cols = shape.slice(1).reduce((p, q) => p * q, 1);
-      const w = init.orthogonal(shape, 1.4, { generator: new Generator(3), dtype: 'float64' });
+      const w = init.orthogonal(shape, 1.4, { rng: new Generator(3), dtype: 'float64' });
       expect(w.shape).toEqual(shape);
       const a = w.dataSync();
       const k = Math.min(rows, cols);
@@ -77,8 +75,8 @@ describe('initialisers', () => {
         }
       }
     }
-    const x = init.orthogonal([6, 6], 1, { generator: new Generator(9) }).dataSync();
-    const y = init.orthogonal([6, 6], 1, { generator: new Generator(9) }).dataSync();
+    const x = init.orthogonal([6, 6], 1, { rng: new Generator(9) }).dataSync();
+    const y = init.orthogonal([6, 6], 1, { rng: new Generator(9) }).dataSync();
     expect(Array.from(x)).toEqual(Array.from(y));
   });
 
@@ -86,19 +84,19 @@ describe('initialisers', () => {
     expect(Array.from(init.constant([3], 2.5).dataSync())).toEqual([2.5, 2.5, 2.5]);
     expect(Array.from(init.zeros([2], { dtype: 'float64' }).dataSync())).toEqual([0, 0]);
     expect(init.ones([2]).dtype).toBe('float32');
-    const n = moments(init.normal([4000], 1, 0.02, { generator: new Generator(4) }).dataSync());
+    const n = moments(init.normal([4000], 1, 0.02, { rng: new Generator(4) }).dataSync());
     expect(Math.abs(n.mean - 1)).toBeLessThan(0.002);
     expect(Math.abs(n.std - 0.02)).toBeLessThan(0.002);
-    const u = init.uniform([1000], -3, -2, { generator: new Generator(4) }).dataSync();
+    const u = init.uniform([1000], -3, -2, { rng: new Generator(4) }).dataSync();
     expect(Array.from(u).every((v) => v >= -3 && v < -2)).toBe(true);
     expect(() => init.normal([2], 0, -1)).toThrow(TesseraError);
   });
 
   it('initWeights re-initialises every Linear of a model', () => {
-    const net = mlp([3, 5, 2], { generator: new Generator(0) });
+    const net = mlp([3, 5, 2], { rng: new Generator(0) });
     const old = net.getParameter('0.weight');
     initWeights(net, {
-      weight: (s) => init.orthogonal(s, 1.4, { generator: new Generator(1) }),
+      weight: (s) => init.orthogonal(s, 1.4, { rng: new Generator(1) }),
       bias: (s) => init.zeros(s),
     });
     expect(old.isDisposed).toBe(true);

@@ -131,8 +131,8 @@ describe('Linear', () => {
   });
 
   it('uses PyTorch default init: U(-1/sqrt(in), 1/sqrt(in)) for weight and bias, reproducible by seed', () => {
-    const a = new Linear(50, 40, { generator: new Generator(7) });
-    const b = new Linear(50, 40, { generator: new Generator(7) });
+    const a = new Linear(50, 40, { rng: new Generator(7) });
+    const b = new Linear(50, 40, { rng: new Generator(7) });
     const w = a.weight.dataSync();
     const bound = 1 / Math.sqrt(50);
     expect(Math.max(...Array.from(w, Math.abs))).toBeLessThanOrEqual(bound);
@@ -206,9 +206,9 @@ describe('Conv2d and ConvTranspose2d', () => {
           seed: fc.integer({ min: 0, max: 1000 }),
         }),
         ({ n, g, cg, og, h, k, s, p, seed }) => {
-          const gen = new Generator(seed);
-          const conv = new Conv2d(g * cg, g * og, k, { stride: s, padding: p, groups: g, generator: gen, ...f64 });
-          const x = rand(gen, [n, g * cg, h, h + 1]);
+          const rng = new Generator(seed);
+          const conv = new Conv2d(g * cg, g * og, k, { stride: s, padding: p, groups: g, rng, ...f64 });
+          const x = rand(rng, [n, g * cg, h, h + 1]);
           const y = conv.forward(x);
           const ref = naiveConv(
             x.dataSync() as Float64Array,
@@ -262,16 +262,16 @@ describe('Conv2d and ConvTranspose2d', () => {
         }),
         ({ ci, co, h, k, s, p, seed }) => {
           const op = s > 1 ? 1 : 0;
-          const gen = new Generator(seed);
+          const rng = new Generator(seed);
           const m = new ConvTranspose2d(ci, co, k, {
             stride: s,
             padding: p,
             outputPadding: op,
             bias: false,
-            generator: gen,
+            rng,
             ...f64,
           });
-          const x = rand(gen, [2, ci, h, h + 1]);
+          const x = rand(rng, [2, ci, h, h + 1]);
           const ref = naiveConvT(
             x.dataSync() as Float64Array,
             [...x.shape],
@@ -493,8 +493,8 @@ describe('BatchNorm', () => {
 describe('Dropout', () => {
   it('zeroes with probability p, scales the rest by 1/(1-p), and is reproducible by seed', () => {
     const x = tensor(new Float64Array(4000).fill(3), { shape: [40, 100] });
-    const d1 = new Dropout(0.25, { generator: new Generator(11) });
-    const d2 = new Dropout(0.25, { generator: new Generator(11) });
+    const d1 = new Dropout(0.25, { rng: new Generator(11) });
+    const d2 = new Dropout(0.25, { rng: new Generator(11) });
     const y1 = d1.forward(x).dataSync();
     const y2 = d2.forward(x).dataSync();
     expect(Array.from(y1)).toEqual(Array.from(y2));
@@ -514,12 +514,12 @@ describe('Dropout', () => {
 
   it('its gradient is the mask times 1/(1-p)', () => {
     const g = new Generator(2);
-    const drop = new Dropout(0.5, { generator: new Generator(9) });
+    const drop = new Dropout(0.5, { rng: new Generator(9) });
     const x = rand(g, [3, 4]);
     // Same generator state for the checked function: reset before each evaluation.
-    const st = drop.generator!.getState();
+    const st = drop.rng!.getState();
     const f = (t: Tensor): Tensor => {
-      drop.generator!.setState(st);
+      drop.rng!.setState(st);
       return drop.forward(t).square();
     };
     expect(gradcheck(f, [x]).ok).toBe(true);
@@ -537,7 +537,7 @@ describe('Maxout, activations, Flatten, Reshape', () => {
     expect(y.shape).toEqual([2, 2]);
     expect(Array.from(y.dataSync())).toEqual([4, 1, 1, 3]);
     const g = new Generator(4);
-    const m2 = new Maxout(3, 2, 4, { generator: g, ...f64 });
+    const m2 = new Maxout(3, 2, 4, { rng: g, ...f64 });
     const p = m2.namedParameters();
     const x = rand(g, [5, 3]);
     const r = gradcheck(
@@ -595,11 +595,11 @@ describe('gradients of small modules (float64 finite differences)', () => {
       { namedParameters(): [string, Tensor][]; call(p: ParamTree, x: Tensor): Tensor; dispose(): void },
       Tensor,
     ][] = [
-      [new Linear(3, 2, { generator: g, ...f64 }), rand(g, [4, 3])],
-      [new Conv2d(2, 3, 2, { stride: 2, padding: 1, generator: g, ...f64 }), rand(g, [2, 2, 3, 3])],
-      [new ConvTranspose2d(2, 2, 3, { stride: 2, padding: 1, generator: g, ...f64 }), rand(g, [1, 2, 2, 2])],
-      [new Sequential(new Conv2d(1, 2, 2, { generator: g, ...f64 }), new BatchNorm2d(2, f64)), rand(g, [2, 1, 3, 3])],
-      [mlp([3, 4, 2], { activation: 'elu', generator: g, dtype: 'float64' }), rand(g, [3, 3])],
+      [new Linear(3, 2, { rng: g, ...f64 }), rand(g, [4, 3])],
+      [new Conv2d(2, 3, 2, { stride: 2, padding: 1, rng: g, ...f64 }), rand(g, [2, 2, 3, 3])],
+      [new ConvTranspose2d(2, 2, 3, { stride: 2, padding: 1, rng: g, ...f64 }), rand(g, [1, 2, 2, 2])],
+      [new Sequential(new Conv2d(1, 2, 2, { rng: g, ...f64 }), new BatchNorm2d(2, f64)), rand(g, [2, 1, 3, 3])],
+      [mlp([3, 4, 2], { activation: 'elu', rng: g, dtype: 'float64' }), rand(g, [3, 3])],
     ];
     for (const [m, x] of cases) {
       const r = checkModule(m, x);
@@ -613,7 +613,7 @@ describe('gradients of small modules (float64 finite differences)', () => {
 describe('memory', () => {
   it('forward passes inside tidy leave only the module tensors; dispose frees them', () => {
     const before = memory().numTensors;
-    const net = mlp([4, 8, 8, 2], { batchNorm: true, dropout: 0.1, generator: new Generator(1) });
+    const net = mlp([4, 8, 8, 2], { batchNorm: true, dropout: 0.1, rng: new Generator(1) });
     const owned = net.namedParameters().length + net.namedBuffers().length;
     expect(memory().numTensors).toBe(before + owned);
     for (let i = 0; i < 3; i++) {

@@ -38,7 +38,7 @@ function stats(a: ArrayLike<number>): { mean: number; std: number } {
 
 describe('Module parameter trees', () => {
   it('names parameters like a PyTorch state dict and nests them as a tree', () => {
-    const net = mlp([3, 4, 2], { batchNorm: true, generator: new Generator(0) });
+    const net = mlp([3, 4, 2], { batchNorm: true, rng: new Generator(0) });
     expect(net.namedParameters().map(([n, t]) => `${n}:${t.shape}`)).toEqual([
       '0.weight:4,3',
       '1.weight:4',
@@ -93,7 +93,7 @@ describe('Module parameter trees', () => {
   });
 
   it('lists every unknown or mis-shaped entry at once', () => {
-    const net = mlp([3, 4, 2], { generator: new Generator(0) });
+    const net = mlp([3, 4, 2], { rng: new Generator(0) });
     const bad = {
       '0': { weight: tensor(new Float32Array(8), { shape: [2, 4] }), bais: tensor([1]) },
       '9': { weight: tensor([1]) },
@@ -185,8 +185,8 @@ describe('DCGAN builders', () => {
   for (const S of [28, 32, 64] as const) {
     it(`generator and discriminator for ${S}x${S} images`, () => {
       const g = new Generator(S);
-      const G = new DCGANGenerator({ imageSize: S, nz: 6, ngf: 4, nc: 3, generator: g });
-      const D = new DCGANDiscriminator({ imageSize: S, ndf: 4, nc: 3, generator: g });
+      const G = new DCGANGenerator({ imageSize: S, nz: 6, ngf: 4, nc: 3, rng: g });
+      const D = new DCGANDiscriminator({ imageSize: S, ndf: 4, nc: 3, rng: g });
       const before = memory().numTensors;
       const shapes = tidy(() => {
         const img = G.forward(g.normal([2, 6]));
@@ -227,7 +227,7 @@ describe('DCGAN builders', () => {
   }
 
   it('the PresGAN 64x64 architecture: 5 transposed convolutions, 4 BatchNorms, no biases', () => {
-    const G = new DCGANGenerator({ imageSize: 64, nz: 100, ngf: 8, nc: 3, generator: new Generator(1) });
+    const G = new DCGANGenerator({ imageSize: 64, nz: 100, ngf: 8, nc: 3, rng: new Generator(1) });
     const shapes = G.namedParameters()
       .filter(([n]) => n.endsWith('weight') && G.getParameter(n).rank === 4)
       .map(([, t]) => t.shape);
@@ -239,7 +239,7 @@ describe('DCGAN builders', () => {
       [8, 3, 4, 4],
     ]);
     expect(G.namedParameters().filter(([n]) => n.endsWith('bias'))).toHaveLength(4);
-    const D = new DCGANDiscriminator({ imageSize: 64, ndf: 8, nc: 3, generator: new Generator(1) });
+    const D = new DCGANDiscriminator({ imageSize: 64, ndf: 8, nc: 3, rng: new Generator(1) });
     expect(
       D.namedParameters()
         .filter(([, t]) => t.rank === 4)
@@ -257,8 +257,8 @@ describe('DCGAN builders', () => {
 
   it("the 'tf' 28x28 variant (PacGAN / VEEGAN Stacked MNIST) has the 2-4-7-14-28 stages", () => {
     const g = new Generator(3);
-    const G = new DCGANGenerator({ imageSize: 28, variant: 'tf', nz: 5, ngf: 2, nc: 3, generator: g });
-    const D = new DCGANDiscriminator({ imageSize: 28, variant: 'tf', ndf: 2, nc: 3, generator: g });
+    const G = new DCGANGenerator({ imageSize: 28, variant: 'tf', nz: 5, ngf: 2, nc: 3, rng: g });
+    const D = new DCGANDiscriminator({ imageSize: 28, variant: 'tf', ndf: 2, nc: 3, rng: g });
     const r = tidy(() => {
       const img = G.forward(g.normal([2, 5]));
       return [img.shape, D.forward(img).shape];
@@ -275,7 +275,7 @@ describe('DCGAN builders', () => {
   });
 
   it('dcganInit draws conv weights from N(0, 0.02) and BatchNorm scales from N(1, 0.02)', () => {
-    const G = new DCGANGenerator({ imageSize: 32, nz: 64, ngf: 16, nc: 3, generator: new Generator(5) });
+    const G = new DCGANGenerator({ imageSize: 32, nz: 64, ngf: 16, nc: 3, rng: new Generator(5) });
     const w = stats(G.getParameter('main.0.weight').dataSync());
     expect(Math.abs(w.mean)).toBeLessThan(0.002);
     expect(Math.abs(w.std - 0.02)).toBeLessThan(0.002);
@@ -286,13 +286,13 @@ describe('DCGAN builders', () => {
     expect(s.std).toBeLessThan(0.03);
     expect(Array.from(G.getParameter('main.1.bias').dataSync()).every((v) => v === 0)).toBe(true);
     // Same seed, same weights.
-    const G2 = new DCGANGenerator({ imageSize: 32, nz: 64, ngf: 16, nc: 3, generator: new Generator(5) });
+    const G2 = new DCGANGenerator({ imageSize: 32, nz: 64, ngf: 16, nc: 3, rng: new Generator(5) });
     expect(Array.from(G2.getParameter('main.3.weight').dataSync())).toEqual(
       Array.from(G.getParameter('main.3.weight').dataSync()),
     );
     // dcganInit on an mlp with linear: true.
-    const net = dcganInit(mlp([10, 200, 1], { generator: new Generator(0) }), {
-      generator: new Generator(1),
+    const net = dcganInit(mlp([10, 200, 1], { rng: new Generator(0) }), {
+      rng: new Generator(1),
       linear: true,
     });
     expect(Math.abs(stats(net.getParameter('0.weight').dataSync()).std - 0.02)).toBeLessThan(0.002);

@@ -324,7 +324,7 @@ describe('stateful optimisers', () => {
   });
 
   it('update only the parameters that have gradients, and reject unknown or mis-shaped ones', () => {
-    const net = mlp([2, 3, 1], { generator: new Generator(0) });
+    const net = mlp([2, 3, 1], { rng: new Generator(0) });
     const opt = new Adam(net, { lr: 0.1 });
     const w0 = Array.from(net.getParameter('0.weight').dataSync());
     const b0 = Array.from(net.getParameter('0.bias').dataSync());
@@ -343,7 +343,7 @@ describe('stateful optimisers', () => {
   });
 
   it('do not leak tensors over many steps, even inside tidy', () => {
-    const net = mlp([3, 5, 1], { generator: new Generator(1) });
+    const net = mlp([3, 5, 1], { rng: new Generator(1) });
     const x = new Generator(2).normal([8, 3]);
     const y = new Generator(3).normal([8, 1]);
     const opts = [new Adam(net, { lr: 1e-2, amsgrad: true }), new RMSprop(net, { centered: true, momentum: 0.9 })];
@@ -367,7 +367,7 @@ describe('stateful optimisers', () => {
   });
 
   it('the pure step replays the stateful one from its current state (unrolled-GAN style)', () => {
-    const net = mlp([2, 3, 1], { generator: new Generator(4), dtype: 'float64' });
+    const net = mlp([2, 3, 1], { rng: new Generator(4), dtype: 'float64' });
     const opt = new Adam(net, { lr: stepLR(0.1, 1, 0.5), betas: [0.5, 0.9] });
     const x = new Generator(5).normal([4, 2], 0, 1, f64);
     const lossG = (p: ParamTree) => net.call(p, x).square().mean();

@@ -123,7 +123,7 @@ describe.skipIf(gpu === undefined)('fused Adam on WebGPU', () => {
       (m: ReturnType<typeof mlp>) => new Adam(m, { lr: 1e-3 }),
       (m: ReturnType<typeof mlp>) => new AdamW(m),
     ]) {
-      const net = mlp([3, 8, 2], { activation: 'tanh', generator: new Generator(1) });
+      const net = mlp([3, 8, 2], { activation: 'tanh', rng: new Generator(1) });
       const opt = make(net);
       const x = onG(values(12, 5), [4, 3]);
       const lossGrads = () =>

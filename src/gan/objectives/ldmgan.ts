@@ -1,7 +1,8 @@
 // LDMGAN (ICLR 2020 submission): a GAN whose generator doubles as the decoder of a regularised
 // autoencoder, with the latent distribution matching term KL(q(E(G(z))) || N(0, I)) on G.
-import { noGrad } from '../../tensor/engine.js';
+
 import { fail } from '../../errors.js';
+import { noGrad } from '../../tensor/engine.js';
 import { binaryCrossEntropyWithLogits } from '../../tensor/ops/losses.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { applyFixed, batchGaussianKL, meanSquaredError, squaredL2 } from '../latent.js';

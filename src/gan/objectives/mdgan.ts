@@ -1,7 +1,8 @@
 // Manifold-diffusion GAN (Che et al. 2017, section 3.3 and Appendix A): a manifold step matching
 // G(E(x)) to x with D1 and the reconstruction error, then a diffusion step matching G(z) to G(E(x)) with D2.
-import { noGrad } from '../../tensor/engine.js';
+
 import { fail } from '../../errors.js';
+import { noGrad } from '../../tensor/engine.js';
 import { discriminatorLogisticLoss, generatorNonSaturatingLoss } from '../losses.js';
 import { encoderNet, generatorNet } from '../networks.js';
 import type { BaseHyper, Objective, PhaseContext } from '../objective.js';

@@ -1,10 +1,10 @@
 // Mode-regularised GAN (Che et al. 2017, Eq. 1 and 2): an encoder E, the metric regulariser
 // d(x, G(E(x))) and the mode regulariser log D(G(E(x))); helpers shared with MDGAN.
 
+import { fail } from '../../errors.js';
 import type { Module } from '../../nn/module.js';
 import type { Generator, GeneratorState } from '../../random/generator.js';
 import { noGrad } from '../../tensor/engine.js';
-import { fail } from '../../errors.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import { discriminatorLogisticLoss, generatorNonSaturatingLoss } from '../losses.js';
 import { discriminatorNet, encoderNet, generatorNet } from '../networks.js';

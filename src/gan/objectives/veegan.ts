@@ -1,11 +1,12 @@
 // VEEGAN (Srivastava et al. 2017): generator G, reconstructor F (x -> z) and a joint discriminator
 // D(z, x); D and the G+F pair step simultaneously on the noise autoencoder plus the raw logit.
+
+import { fail } from '../../errors.js';
 import { initWeights } from '../../nn/builders.js';
 import { xavierUniform, zeros } from '../../nn/init.js';
 import type { Module } from '../../nn/module.js';
 import type { Generator } from '../../random/generator.js';
 import { noGrad } from '../../tensor/engine.js';
-import { fail } from '../../errors.js';
 import { binaryCrossEntropyWithLogits } from '../../tensor/ops/losses.js';
 import { concat } from '../../tensor/ops/movement.js';
 import type { Tensor } from '../../tensor/tensor.js';
@@ -45,7 +46,7 @@ const adam = (lr: number) => ({ kind: 'adam' as const, lr, betas: [0.5, 0.999] a
 
 function glorot(net: Module, rng: Generator): Module {
   return initWeights(net, {
-    weight: (s) => xavierUniform(s, 1, { generator: rng }),
+    weight: (s) => xavierUniform(s, 1, { rng }),
     bias: (s) => zeros(s),
   });
 }

@@ -1,3 +1,4 @@
+// CPU kernels for conv2d and its two backward primitives, as GEMMs over im2col matrices.
 import type { Kernel, KernelInput } from '../../tensor/backend.js';
 import type { Conv2dParams } from '../../tensor/primitives.js';
 import { type FloatArr, gemm, RETAIN_MAX, rowMajor } from './gemm.js';

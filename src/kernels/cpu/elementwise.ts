@@ -1,3 +1,4 @@
+// CPU kernels for the elementwise primitives: unary, binary, compare, where and cast.
 import type { Kernel } from '../../tensor/backend.js';
 import type { BinaryOp, CompareOp, UnaryOp } from '../../tensor/primitives.js';
 import { tanhFloat32 } from './fastmath.js';

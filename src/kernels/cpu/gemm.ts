@@ -1,3 +1,5 @@
+// The CPU backend's GEMM: blocked and register-tiled (packed panels, a 4x4 micro-kernel), serial
+// or split across the worker threads.
 import {
   cpuThreads,
   isSharedBuffer,

@@ -1,3 +1,4 @@
+// im2col and col2im for the CPU convolutions.
 import type { Arr } from './util.js';
 
 /**

@@ -1,3 +1,5 @@
+// CPU kernels for gather and scatterAdd.
+
 import { fail, fmtShape } from '../../errors.js';
 import type { Kernel } from '../../tensor/backend.js';
 import { stridesOf } from '../../tensor/shape.js';

@@ -1,3 +1,4 @@
+// The CPU matmul kernel: batched, broadcasting, with transpose flags, on gemm.ts.
 import type { Kernel } from '../../tensor/backend.js';
 import { sizeOf } from '../../tensor/shape.js';
 import { type FloatArr, gemm, rowMajor } from './gemm.js';

@@ -1,3 +1,4 @@
+// CPU kernels for the movement primitives: permute, expand, slice, pad, concat and flip.
 import type { Kernel } from '../../tensor/backend.js';
 import { sizeOf, stridesOf } from '../../tensor/shape.js';
 import { type Arr, alloc, broadcastStrides, stridedOffsets } from './util.js';

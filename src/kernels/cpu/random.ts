@@ -1,3 +1,4 @@
+// The CPU kernel for Philox uniforms (randomUniform).
 import { uniformBits, wordToUniform } from '../../random/philox.js';
 import type { Kernel } from '../../tensor/backend.js';
 import { alloc } from './util.js';

@@ -1,3 +1,4 @@
+// CPU kernels for the reductions: sum, max and min over axes, argmax and argmin.
 import type { Kernel } from '../../tensor/backend.js';
 import { sizeOf, stridesOf } from '../../tensor/shape.js';
 import { type Arr, alloc, stridedOffsets } from './util.js';

@@ -1,3 +1,5 @@
+// The CPU backend's optional pool of worker threads (Node): jobs in shared memory, chunks claimed
+// through an atomic counter.
 import type { MessagePort, Worker } from 'node:worker_threads';
 import { fail } from '../../errors.js';
 

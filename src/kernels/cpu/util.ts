@@ -1,3 +1,5 @@
+// Shared pieces of the CPU kernels: the pool of output arrays, broadcast strides and offsets,
+// rounding.
 import { allocArray, type DType, type TypedArray } from '../../tensor/dtype.js';
 import { sizeOf, stridesOf } from '../../tensor/shape.js';
 import { cpuThreads, isSharedBuffer } from './threads.js';

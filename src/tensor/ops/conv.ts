@@ -1,3 +1,4 @@
+// Convolution ops: conv2d, its backward primitives, convTranspose2d, and max and average pooling.
 import { fail, fmtShape } from '../../errors.js';
 import { runPrimitive } from '../engine.js';
 import type { Conv2dParams } from '../primitives.js';

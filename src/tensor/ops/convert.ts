@@ -1,3 +1,5 @@
+// Creating tensors (tensor, zeros, ones, full, arange, linspace, eye, ...), nested arrays, and
+// moving tensors between backends.
 import { fail, fmtShape } from '../../errors.js';
 import { allocArray, castArray, checkDType, type DType, isFloat, type TypedArray } from '../dtype.js';
 import { backendNamed, getBackend, keep, tensorFromArray } from '../engine.js';

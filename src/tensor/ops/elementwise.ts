@@ -1,3 +1,5 @@
+// Elementwise ops: unary math, broadcasting binary arithmetic, comparisons, where, cast, clamp and
+// the activations.
 import { fail, fmtShape } from '../../errors.js';
 import { checkDType, type DType, isFloat } from '../dtype.js';
 import { runPrimitive } from '../engine.js';

@@ -1,3 +1,4 @@
+// Every tensor op, re-exported.
 export * from './conv.js';
 export * from './convert.js';
 export * from './elementwise.js';

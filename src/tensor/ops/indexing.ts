@@ -1,3 +1,4 @@
+// Indexing ops: gather, take, scatterAdd, indexAdd and oneHot.
 import { fail, fmtShape } from '../../errors.js';
 import { runPrimitive } from '../engine.js';
 import { normalizeAxis } from '../shape.js';

@@ -1,3 +1,4 @@
+// Linear algebra ops: matmul (batched, broadcasting, with transposes), dot and outer.
 import { fail, fmtShape } from '../../errors.js';
 import { runPrimitive } from '../engine.js';
 import { broadcastShapes } from '../shape.js';

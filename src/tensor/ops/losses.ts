@@ -1,3 +1,5 @@
+// Losses: binary cross-entropy with logits, cross-entropy, mean squared error and the Gaussian
+// log-density.
 import { fail, fmtShape } from '../../errors.js';
 import type { Tensor } from '../tensor.js';
 import { div, log, mul, neg, softplus, square, sub } from './elementwise.js';

@@ -1,3 +1,5 @@
+// Movement ops: stopGradient, reshape, permute, transpose, broadcastTo, squeeze, slice, flip, pad,
+// concat, stack, split and tile.
 import { fail, fmtShape } from '../../errors.js';
 import { runPrimitive, tensorFromStorage } from '../engine.js';
 import { broadcastShapes, checkShape, normalizeAxes, normalizeAxis, shapesEqual, sizeOf } from '../shape.js';

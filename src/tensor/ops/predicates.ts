@@ -1,3 +1,4 @@
+// isnan, isfinite and isinf.
 import type { Tensor } from '../tensor.js';
 import { abs, eq, lt, ne } from './elementwise.js';
 

@@ -1,3 +1,5 @@
+// Reductions: sum, max, min, mean, variance, std, norm, logsumexp, (log-)softmax, argmax and
+// argmin.
 import { fail, fmtShape } from '../../errors.js';
 import { isFloat } from '../dtype.js';
 import { runPrimitive } from '../engine.js';
