@@ -4,12 +4,14 @@ import type { BaseHyper, Objective } from './objective.js';
 import { gan } from './objectives/gan.js';
 import { ldmgan } from './objectives/ldmgan.js';
 import { mdgan } from './objectives/mdgan.js';
+import { presgan } from './objectives/presgan.js';
 import { regGan } from './objectives/reg-gan.js';
 import { veegan } from './objectives/veegan.js';
 
 /** The registered objectives, by registry name. */
 export const OBJECTIVES = {
   gan,
+  presgan,
   'reg-gan': regGan,
   mdgan,
   veegan,
