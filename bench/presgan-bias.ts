@@ -145,7 +145,7 @@ export async function estimatorMean(
           numSamples: S,
           stepSizeJitter: spec.stepSizeJitter ?? 0,
           perChainStepSize: spec.perChainStepSize ?? false,
-          generator: rng,
+          rng,
         });
         samples = r.samples;
         accept = r.accepted.mean();

@@ -1,10 +1,11 @@
 // PresGAN's entropy-gradient estimator (Dieng et al. 2019, Section 3.2, Eqs. 11-12): the scalar
 // surrogate whose gradient is the estimate, and the HMC run that draws its posterior samples.
+
+import { fail, fmtShape } from '../errors.js';
 import { PRESGAN_HMC_DEFAULTS, presganPosterior } from '../hmc/presgan.js';
 import { type HmcResult, hmc } from '../hmc/sampler.js';
 import type { Generator } from '../random/generator.js';
 import { noGrad } from '../tensor/engine.js';
-import { fail, fmtShape } from '../tensor/errors.js';
 import { add, div, mean, mul, reshape, square, stopGradient, sub, sum } from '../tensor/ops/index.js';
 import { Tensor } from '../tensor/tensor.js';
 
@@ -36,7 +37,7 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
 
 /**
  * The entropy surrogate of PresGAN (Dieng et al. 2019, Section 3.2, Eqs. 11-12 and the
- * estimators of the G and sigma gradients after them; presgan.md section 3, items 5-7):
+ * estimators of the G and sigma gradients after them; ../shared/spec/presgan.md section 3, items 5-7):
  *
  *   x = mu(z) + sigma * eta,   c = stopgrad((x - (1/S) sum_s mu(z'_s)) / sigma^2),
  *   E = (1/B) sum_b sum_i c_{b,i} x_{b,i}.
@@ -45,7 +46,7 @@ function sameShape(a: readonly number[], b: readonly number[]): boolean {
  * J_mu(z_b)^T c_b for the generator parameters and (1/B) sum_b c_b * eta_b for sigma (summed
  * over the entries that share a sigma). Because c estimates -grad_x log p(x) with S posterior
  * samples (Eq. 12), the estimate is unbiased when the samples are exact draws from p(z | x_b)
- * independent of z_b (presgan.md 9.2); HMC started at z_b is biased unless it mixes (9.4).
+ * independent of z_b (../shared/spec/presgan.md 9.2); HMC started at z_b is biased unless it mixes (9.4).
  * A generator loss maximises the entropy by subtracting lambda * E (Eq. 5). The posterior mean
  * is one pass of `mean` over the S * B samples (as the official code does, BatchNorm included).
  *
@@ -107,7 +108,7 @@ export interface PosteriorSamplesOptions<P = undefined> {
   z: Tensor;
   /** Step size carried in: a number, a scalar tensor or `[B, 1]` per chain (the previous call's `stepSize`). */
   stepSize: number | Tensor;
-  /** 'full' (default, the paper: grad log p(z | x)) or 'prior-only' (the official code: -z; presgan.md 4). */
+  /** 'full' (default, the paper: grad log p(z | x)) or 'prior-only' (the official code: -z; ../shared/spec/presgan.md 4). */
   leapfrogGradient?: 'full' | 'prior-only';
   /** Burn-in transitions, during which the step size adapts (default 2). */
   numBurnin?: number;
@@ -126,15 +127,15 @@ export interface PosteriorSamplesOptions<P = undefined> {
    * code): breaks the periodic trajectories a fixed h L can fall into (see `hmc`).
    */
   stepSizeJitter?: number;
-  /** Source of momenta and accept draws (default: the default generator). */
-  generator?: Generator;
+  /** Source of momenta and accept draws (default: the default random stream). */
+  rng?: Generator;
 }
 
 /**
  * Draws the posterior samples the entropy surrogate needs: HMC on log p(z | x_b) (`presganPosterior`),
  * one chain per generated example, started at the z that generated it, with the official
  * schedule by default (2 burn-in + 2 kept transitions of 5 leapfrog steps, the PresGAN step-size
- * rule with rate 0.02 and target 0.67 during burn-in; presgan.md section 4). x, sigma and the
+ * rule with rate 0.02 and target 0.67 during burn-in; ../shared/spec/presgan.md section 4). x, sigma and the
  * parameters are constants; the step size comes in and goes out (`result.stepSize`) so a
  * training loop can carry it across iterations. `result.samples` is `[S, B, d]`.
  *
@@ -146,7 +147,7 @@ export interface PosteriorSamplesOptions<P = undefined> {
  * const z = rng.normal([256, 2]);
  * const eta = rng.normal([256, 3]);
  * const x = G(z).add(eta.mul(sigma));
- * const r = presganPosteriorSamples({ G, x, sigma, z, stepSize: 0.3, generator: rng });
+ * const r = presganPosteriorSamples({ G, x, sigma, z, stepSize: 0.3, rng });
  * const e = presganEntropySurrogate({ mean: G, z, eta, sigma, posteriorSamples: r.samples });
  * // next iteration: stepSize: r.stepSize
  */
@@ -175,6 +176,6 @@ export function presganPosteriorSamples<P = undefined>(opts: PosteriorSamplesOpt
     perChainStepSize: opts.perChainStepSize ?? false,
     stepSizeJitter: opts.stepSizeJitter ?? 0,
     leapfrogGradient: opts.leapfrogGradient ?? 'full',
-    ...(opts.generator !== undefined ? { generator: opts.generator } : {}),
+    ...(opts.rng !== undefined ? { rng: opts.rng } : {}),
   });
 }

@@ -178,7 +178,7 @@ describe('the estimator on the linear-Gaussian model (presgan.md 9)', () => {
       sigma: 0.5,
       z,
       stepSize: 0.01,
-      generator: rng,
+      rng,
     });
     expect(r.samples.shape).toEqual([2, 32, 2]);
     expect(r.numTransitions).toBe(4);

@@ -3,6 +3,7 @@
 // truncation, presets, and ring training with exact resume.
 import { describe, expect, it } from 'vitest';
 import { valueAndGrad } from '../../src/autograd/transforms.js';
+import { TesseraError } from '../../src/errors.js';
 import { resolveHyper } from '../../src/gan/config.js';
 import { type DataSource, loadDataSource } from '../../src/gan/data.js';
 import { presganPosteriorSamples } from '../../src/gan/entropy.js';
@@ -10,12 +11,11 @@ import type { DataInfo, LossOutput, Objective, StepContext } from '../../src/gan
 import { type PresganHyper, presgan, rhoFromSigma, sigmaFromRho } from '../../src/gan/objectives/presgan.js';
 import { disposeLosses, GanTrainer } from '../../src/gan/trainer.js';
 import { functionalCall, type Module } from '../../src/nn/module.js';
-import { flattenTree, type ParamTree } from '../../src/nn/tree.js';
 import { Generator } from '../../src/random/generator.js';
 import { tidy } from '../../src/tensor/engine.js';
-import { TesseraError } from '../../src/tensor/errors.js';
 import { tensor } from '../../src/tensor/ops/convert.js';
 import { Tensor } from '../../src/tensor/tensor.js';
+import { flattenTree, type ParamTree } from '../../src/tensor/tree.js';
 
 const RING: DataInfo = { shape: [2], kind: 'vector' };
 type Mat = number[][];
@@ -225,7 +225,7 @@ describe('presgan: fixture losses (hand-computed)', () => {
         sigma: sigmaT,
         z: tensor(DRAWS.z),
         stepSize: 0.3,
-        generator: replay,
+        rng: replay,
       });
       const zs = r.samples.arraySync() as number[][][];
       let E = 0;

@@ -1,12 +1,13 @@
 // PresGAN (Dieng et al. 2019): a noisy generator x = G(z) + sigma * eta trained on the
 // non-saturating GAN loss minus lambda times an HMC estimate of its entropy's gradient.
+
+import { fail } from '../../errors.js';
 import type { Module } from '../../nn/module.js';
 import { functionalCall } from '../../nn/module.js';
-import type { ParamTree } from '../../nn/tree.js';
 import { noGrad, tidy } from '../../tensor/engine.js';
-import { fail } from '../../tensor/errors.js';
 import { add, clamp, exp, full, mean, mul, softplus, stopGradient, sub } from '../../tensor/ops/index.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import type { ParamTree } from '../../tensor/tree.js';
 import { presganEntropySurrogate, presganPosteriorSamples } from '../entropy.js';
 import { discriminatorLogisticLoss, generatorNonSaturatingLoss } from '../losses.js';
 import { discriminatorNet, generatorNet } from '../networks.js';
@@ -28,7 +29,7 @@ export type SigmaParam = 'softplus' | 'exp';
 /** Which entries share one sigma. */
 export type SigmaShape = 'per-dimension' | 'per-pixel' | 'scalar';
 
-/** The HMC that draws the posterior samples of the entropy estimator (presgan.md section 4). */
+/** The HMC that draws the posterior samples of the entropy estimator (../shared/spec/presgan.md section 4). */
 export interface PresganHmcHyper {
   /** Burn-in transitions per G step, during which the step size adapts (official `burn_in` 2). */
   burnin: number;
@@ -44,7 +45,7 @@ export interface PresganHmcHyper {
   targetAccept: number;
   /**
    * 'full' (default; the paper, Section 3.2 and Eq. 12: grad log p(z | x)) or 'prior-only' (the
-   * official code's leapfrog, grad = -z, which mixes badly and biases the estimate; presgan.md 4, 9.4).
+   * official code's leapfrog, grad = -z, which mixes badly and biases the estimate; ../shared/spec/presgan.md 4, 9.4).
    */
   leapfrogGradient: 'full' | 'prior-only';
   /** One step size per chain (our option) instead of the official shared scalar. */
@@ -58,7 +59,7 @@ export interface PresganHmcHyper {
   /**
    * Mode of the generator in the HMC and posterior-mean passes: 'train' (default, the official
    * code: BatchNorm normalises across the chains and updates its running statistics) or 'eval'
-   * (presgan.md 10.4). Irrelevant for the MLPs of vector data, which have no BatchNorm.
+   * (../shared/spec/presgan.md 10.4). Irrelevant for the MLPs of vector data, which have no BatchNorm.
    */
   generatorMode: 'train' | 'eval';
 }
@@ -77,7 +78,7 @@ export interface PresganHyper extends BaseHyper {
   rhoInit: number;
   /**
    * Clamp sigma to [sigmaMin, sigmaMax] after every G/sigma step (Algorithm 1; clamped in rho space).
-   * On by default for vector data (presgan.md 10.2), off for images (official `restrict_sigma` 0).
+   * On by default for vector data (../shared/spec/presgan.md 10.2), off for images (official `restrict_sigma` 0).
    */
   truncateSigma: boolean;
   /** Lower truncation bound (official flag `sigma_min` 0.01; the paper's ring value was lost). */
@@ -85,7 +86,7 @@ export interface PresganHyper extends BaseHyper {
   /** Upper truncation bound (official flag `sigma_max` 0.3; the paper's ring value was lost). */
   sigmaMax: number;
   /**
-   * The official code's quirk (presgan.md 2.4, 8.4): the fake batch for D reuses the noise eta of
+   * The official code's quirk (../shared/spec/presgan.md 2.4, 8.4): the fake batch for D reuses the noise eta of
    * the real batch. Default false: fresh noise for each (Algorithm 1 draws them separately).
    */
   sharedDiscriminatorNoise: boolean;
@@ -138,7 +139,7 @@ function inMode<T>(net: Module, mode: 'train' | 'eval', f: () => T): T {
   }
 }
 
-/** Clamps rho so that sigma lies in [sigmaMin, sigmaMax] (Algorithm 1's truncation; presgan.md 1). */
+/** Clamps rho so that sigma lies in [sigmaMin, sigmaMax] (Algorithm 1's truncation; ../shared/spec/presgan.md 1). */
 function truncate(ctx: PhaseContext<PresganHyper>): void {
   const h = ctx.hyper;
   const lo = rhoFromSigma(h.sigmaMin, h.sigmaParam);
@@ -148,7 +149,7 @@ function truncate(ctx: PhaseContext<PresganHyper>): void {
   group.setParameters({ rho });
 }
 
-/** The G/sigma update's loss: L_adv - lambda * E (Eq. 5 with the estimator of Eqs. 11-12; presgan.md 3). */
+/** The G/sigma update's loss: L_adv - lambda * E (Eq. 5 with the estimator of Eqs. 11-12; ../shared/spec/presgan.md 3). */
 function generatorLoss(c: StepContext<PresganHyper>): LossOutput {
   const h = c.hyper;
   const sigma = sigmaFromRho((c.params.sigma as ParamTree).rho as Tensor, h.sigmaParam);
@@ -177,7 +178,7 @@ function generatorLoss(c: StepContext<PresganHyper>): LossOutput {
     targetAccept: h.hmc.targetAccept,
     perChainStepSize: h.hmc.perChainStepSize,
     stepSizeJitter: h.hmc.stepSizeJitter,
-    generator: c.rng,
+    rng: c.rng,
   });
   const entropy = presganEntropySurrogate({
     mean: (v) => inMode(net, mode, () => c.apply('G', v)),
