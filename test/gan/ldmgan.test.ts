@@ -1,5 +1,6 @@
 // LDMGAN objective: hand-computed losses (Algorithm 1, Eq. 10 batch KL) on a fixed tiny fixture,
 // gradient routing (E fixed inside the LDM term), simultaneity of the three updates, ring, resume.
+import '../../src/index.js'; // registers the CPU backend
 import { describe, expect, it } from 'vitest';
 import { valueAndGrad } from '../../src/autograd/transforms.js';
 import { resolveHyper } from '../../src/gan/config.js';

@@ -1,5 +1,6 @@
 // MDGAN objective: hand-computed manifold and diffusion losses with G's two BatchNorm streams,
 // their separate running statistics and shared affine parameters, gradient routing, ring training, resume.
+import '../../src/index.js'; // registers the CPU backend
 import { describe, expect, it } from 'vitest';
 import { valueAndGrad } from '../../src/autograd/transforms.js';
 import { resolveHyper } from '../../src/gan/config.js';

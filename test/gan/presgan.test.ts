@@ -1,6 +1,7 @@
 // PresGAN objective: hand-computed D and G losses (data noising, adversarial term, the entropy
 // surrogate on HMC samples), gradient routing, the sigma sign check and scalars of presgan.md 9,
 // truncation, presets, and ring training with exact resume.
+import '../../src/index.js'; // registers the CPU backend
 import { describe, expect, it } from 'vitest';
 import { valueAndGrad } from '../../src/autograd/transforms.js';
 import { TesseraError } from '../../src/errors.js';

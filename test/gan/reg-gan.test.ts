@@ -1,5 +1,6 @@
 // Reg-GAN objective: hand-computed D, G and E losses for both mode-regulariser signs, gradient
 // routing per phase, shared draws, settings, ring training and exact resume.
+import '../../src/index.js'; // registers the CPU backend
 import { describe, expect, it } from 'vitest';
 import { valueAndGrad } from '../../src/autograd/transforms.js';
 import { TesseraError } from '../../src/errors.js';

@@ -1,4 +1,5 @@
 // Shared pieces of the registry-wide tests: tiny settings per objective, parameter snapshots, runs.
+import '../../src/index.js'; // registers the CPU backend
 import { loadDataSource } from '../../src/gan/data.js';
 import { getObjective } from '../../src/gan/registry.js';
 import { disposeLosses, GanTrainer } from '../../src/gan/trainer.js';
@@ -6,8 +7,13 @@ import { disposeLosses, GanTrainer } from '../../src/gan/trainer.js';
 /** Tiny networks and batches so every objective's 3 steps take well under a second. */
 export const TINY: Record<string, unknown> = { batchSize: 16, latentDim: 4, 'net.hidden': 16 };
 
-export async function tinyTrainer(name: string, seed = 1): Promise<GanTrainer> {
-  return new GanTrainer({ objective: getObjective(name), data: await loadDataSource('ring'), seed, set: TINY });
+export async function tinyTrainer(name: string, seed = 1, set: Record<string, unknown> = {}): Promise<GanTrainer> {
+  return new GanTrainer({
+    objective: getObjective(name),
+    data: await loadDataSource('ring'),
+    seed,
+    set: { ...TINY, ...set },
+  });
 }
 
 /** Every player's parameters as host arrays, by '<player>.<path>'. */

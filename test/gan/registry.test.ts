@@ -1,5 +1,6 @@
 // Every registered objective, on the CPU backend: 3 steps on a tiny ring give finite losses and
 // move every player; memory stays flat; same seed, same bits; a run resumed after step 2 is bitwise the uninterrupted one.
+import '../../src/index.js'; // registers the CPU backend
 import { describe, expect, it } from 'vitest';
 import { objectiveNames } from '../../src/gan/registry.js';
 import { memory } from '../../src/tensor/engine.js';

@@ -1,5 +1,6 @@
 // The trainer's contract on a hand-made objective: simultaneous updates, per-update players,
 // repeat counts, hooks, objective state, overrides and their errors; and parity with the old ToyGan.
+import '../../src/index.js'; // registers the CPU backend
 import { describe, expect, it } from 'vitest';
 import { applyOverrides, parseSetValue } from '../../src/gan/config.js';
 import { loadDataSource } from '../../src/gan/data.js';

@@ -1,5 +1,6 @@
 // VEEGAN objective: hand-computed losses on a fixed tiny fixture, gradient routing and the
 // simultaneity of the D and G+F updates, F pre-training, ring training and exact resume.
+import '../../src/index.js'; // registers the CPU backend
 import { describe, expect, it } from 'vitest';
 import { valueAndGrad } from '../../src/autograd/transforms.js';
 import { TesseraError } from '../../src/errors.js';
