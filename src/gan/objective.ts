@@ -96,6 +96,8 @@ export interface Update<H> {
 /** What draws and hooks see. */
 export interface PhaseContext<H> {
   readonly nets: Readonly<Record<PlayerName, Module>>;
+  /** The data's shape and kind (to size noise like the data). */
+  readonly data: DataInfo;
   readonly hyper: H;
   readonly state: Readonly<Record<string, Tensor>>;
   readonly step: number;

@@ -106,6 +106,7 @@ export class GanTrainer<H extends BaseHyper = BaseHyper> {
   #phaseContext(): PhaseContext<H> {
     return {
       nets: this.nets,
+      data: this.data.info,
       hyper: this.hyper,
       state: this.#state.values(),
       step: this.#step,

@@ -328,6 +328,7 @@ describe('reg-gan: settings and draws', () => {
     const rng = new Generator(3);
     const ctx = (step: number): PhaseContext<unknown> => ({
       nets: {},
+      data: RING,
       hyper: {},
       state: {},
       step,

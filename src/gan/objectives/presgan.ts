@@ -155,8 +155,7 @@ function generatorLoss(c: StepContext<PresganHyper>): LossOutput {
   const sigma = sigmaFromRho((c.params.sigma as ParamTree).rho as Tensor, h.sigmaParam);
   const z = c.draws.z!;
   const mu = c.apply('G', z);
-  const drawn: Tensor | undefined = c.draws.eta;
-  const eta = drawn ?? c.rng.normal(mu.shape, 0, 1, { dtype: mu.dtype as 'float32' | 'float64' });
+  const eta = c.draws.eta!;
   const x = add(mu, mul(sigma, eta));
   const adversarial = generatorNonSaturatingLoss(c.apply('D', x));
   const sigmaMean = mean(stopGradient(sigma));
@@ -336,8 +335,10 @@ export const presgan: Objective<PresganHyper> = {
       },
       {
         name: 'G',
-        // eta is drawn in the loss (the phase context does not know the data shape).
-        draw: (ctx) => ({ z: ctx.rng.normal([ctx.hyper.batchSize, ctx.hyper.latentDim]) }),
+        draw: (ctx) => {
+          const z = ctx.rng.normal([ctx.hyper.batchSize, ctx.hyper.latentDim]);
+          return { z, eta: ctx.rng.normal([ctx.hyper.batchSize, ...ctx.data.shape]) };
+        },
         updates: [{ name: 'G', players: ['G', 'sigma'], loss: generatorLoss }],
         ...(h.truncateSigma ? { after: truncate } : {}),
       },
