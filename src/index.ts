@@ -17,6 +17,15 @@ export { type WebGPUStats, webgpuStats } from './backend/webgpu/stats.js';
 export * from './checkpoint/index.js';
 export * from './data/index.js';
 export { TesseraError } from './errors.js';
+export * as gan from './gan/index.js';
+export {
+  evaluateMixture,
+  GanTrainer,
+  loadDataSource,
+  OBJECTIVES,
+  presganEntropySurrogate,
+  runTrainer,
+} from './gan/index.js';
 export * from './hmc/index.js';
 export { cpuThreads, setCpuThreads } from './kernels/cpu/threads.js';
 export * from './metrics/index.js';

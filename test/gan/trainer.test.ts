@@ -144,3 +144,14 @@ describe('GanTrainer', () => {
     toyGan.dispose();
   });
 });
+
+describe('package entry', () => {
+  it("exposes the GAN layer as the 'gan' namespace and its entry points by name", async () => {
+    const tessera = await import('../../src/index.js');
+    expect(tessera.gan.GanTrainer).toBe(GanTrainer);
+    expect(tessera.GanTrainer).toBe(GanTrainer);
+    expect(Object.keys(tessera.gan.OBJECTIVES)).toEqual(['gan', 'presgan', 'reg-gan', 'mdgan', 'veegan', 'ldmgan']);
+    expect(typeof tessera.runTrainer).toBe('function');
+    expect(typeof tessera.presganEntropySurrogate).toBe('function');
+  });
+});
