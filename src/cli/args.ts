@@ -20,14 +20,16 @@ Usage:
   tessera objectives [--json]
       Every GAN objective with its paper, players and default settings, and the data sets.
   tessera train <objective> --data <name> [--steps N] [--seed S] [--set KEY=VALUE ...]
-                    [--eval-samples N] [--checkpoint-every N] [--backend ...] [--threads N] [--out DIR]
+                    [--eval-samples N] [--checkpoint-every N] [--snapshot-every N]
+                    [--backend ...] [--threads N] [--out DIR]
   tessera train <objective> --resume DIR [--steps N]
       Trains a GAN objective (gan, presgan, ...; see tessera objectives) on a named data set (ring,
       grid, highdim, moons, mnist, stacked-mnist, ...). --set overrides a default by its dotted
       name (--set lambda=0.01 --set optimizers.G.lr=1e-4 --set batchSize=128). The run folder gets
       metrics.jsonl (losses as training goes), checkpoint.safetensors (every --checkpoint-every
-      steps, written atomically), report.json (config, seed, backend, wall time, final losses,
-      modes / high quality / reverse KL on mixtures) and PNGs. --resume DIR continues a killed run
+      steps, written atomically), snapshots/step-N.png (every --snapshot-every steps),
+      report.json (config, seed, backend, wall time, final losses, modes / high quality / reverse
+      KL on mixtures) and PNGs. --resume DIR continues a killed run
       from its checkpoint to the same result as an uninterrupted run.
   tessera train-classifier [--data mnist|fashion] [--epochs N] [--batch-size B] [--lr X] [--seed S]
                     [--limit N] [--test-limit N] [--val N] [--lr-schedule E:LR,...] [--resume CKPT]

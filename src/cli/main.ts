@@ -70,6 +70,7 @@ const TRAIN_OPTIONS = {
   set: { type: 'string', multiple: true },
   'eval-samples': { type: 'string' },
   'checkpoint-every': { type: 'string' },
+  'snapshot-every': { type: 'string' },
   resume: { type: 'string' },
   backend: { type: 'string' },
   threads: { type: 'string' },
@@ -100,6 +101,7 @@ async function trainCommand(objective: string | 'demo', argv: readonly string[],
   const seed = intOption(c, 'seed', o.seed, 0) ?? 0;
   const evalSamples = intOption(c, 'eval-samples', o['eval-samples']);
   const checkpointEvery = intOption(c, 'checkpoint-every', o['checkpoint-every']);
+  const snapshotEvery = intOption(c, 'snapshot-every', o['snapshot-every']);
   const backend = choiceOption(c, 'backend', o.backend, BACKENDS) ?? 'cpu';
   const info = await selectBackend(backend, io, intOption(c, 'threads', o.threads, 1) ?? defaultThreads());
   if (objective === 'demo') {
@@ -120,6 +122,7 @@ async function trainCommand(objective: string | 'demo', argv: readonly string[],
       ...(o.resume ? { resume: o.resume as string } : {}),
       ...(evalSamples !== undefined ? { evalSamples } : {}),
       ...(checkpointEvery !== undefined ? { checkpointEvery } : {}),
+      ...(snapshotEvery !== undefined ? { snapshotEvery } : {}),
     },
     info,
     io,

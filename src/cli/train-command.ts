@@ -1,6 +1,6 @@
 // `tessera train <objective>`: trains any registered GAN objective on a named data set, with
 // metrics.jsonl, checkpoints (atomic, resumable), plots and report.json in the run folder.
-import { appendFile, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { writeFileAtomic } from '../checkpoint/checkpoint.js';
 import { parseSetValue } from '../gan/config.js';
@@ -27,6 +27,8 @@ export interface TrainRequest {
   resume?: string;
   evalSamples?: number;
   checkpointEvery?: number;
+  /** Write a PNG of samples every this many steps into snapshots/ (default never). */
+  snapshotEvery?: number;
   /** Short label for plot titles (default the objective's title). */
   label?: string;
 }
@@ -151,6 +153,29 @@ async function drawFigures(
   return files;
 }
 
+/** Writes snapshots/step-<N>.png: samples over the modes (2-D data) or an image grid. */
+function snapshotWriter(dir: string, data: DataSource, label: string) {
+  return async (step: number, samples: Float32Array, shape: readonly number[]): Promise<void> => {
+    await mkdir(join(dir, 'snapshots'), { recursive: true });
+    const path = join(dir, 'snapshots', `step-${String(step).padStart(7, '0')}.png`);
+    if (data.info.kind === 'image') {
+      const [c, h, w] = data.info.shape as [number, number, number];
+      const count = Math.min(64, shape[0]!);
+      const grid = imageGrid(
+        samples.subarray(0, count * c * h * w),
+        { count, channels: c, height: h, width: w },
+        { range: [-1, 1] },
+      );
+      await writeAtomic(path, grid);
+    } else if (data.info.shape[0] === 2) {
+      await writeAtomic(
+        path,
+        scatterPlot(samples, { modes: data.mixture?.means ?? [], title: `${label}, step ${step}` }),
+      );
+    }
+  };
+}
+
 /** Trains (or resumes) one run and writes its folder; returns the report. */
 export async function trainRun(
   req: TrainRequest,
@@ -207,6 +232,7 @@ export async function trainRun(
       },
       onProgress: (s) => progress.update(s, lastLosses),
       checkpointEvery: req.checkpointEvery ?? Math.max(100, Math.floor(steps / 10)),
+      ...(req.snapshotEvery ? { snapshotEvery: req.snapshotEvery, onSnapshot: snapshotWriter(dir, data, label) } : {}),
       onCheckpoint: (_s, b) => writeAtomic(join(dir, CHECKPOINT), b),
     });
     progress.stop();
