@@ -22,7 +22,7 @@ import {
   UsageError,
 } from './args.js';
 import { runClassifierCommand } from './classifier-command.js';
-import { runFigure1 } from './figure1-command.js';
+import { FIGURE1_SEED, runFigure1 } from './figure1-command.js';
 import { runObjectivesCommand } from './objectives-command.js';
 import { parseSets, trainRun } from './train-command.js';
 
@@ -98,7 +98,7 @@ async function trainCommand(objective: string | 'demo', argv: readonly string[],
     throw new UsageError(`${c}: --data is required (${dataNames().join(', ')})`);
   const set = parseSets(c, (o.set as string[] | undefined) ?? []);
   const steps = intOption(c, 'steps', o.steps);
-  const seed = intOption(c, 'seed', o.seed, 0) ?? 0;
+  const seed = intOption(c, 'seed', o.seed, 0) ?? (objective === 'demo' ? FIGURE1_SEED : 0);
   const evalSamples = intOption(c, 'eval-samples', o['eval-samples']);
   const checkpointEvery = intOption(c, 'checkpoint-every', o['checkpoint-every']);
   const snapshotEvery = intOption(c, 'snapshot-every', o['snapshot-every']);
