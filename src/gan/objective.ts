@@ -1,3 +1,5 @@
+// The objective abstraction of the GAN layer: a method as plain data (players, the paper's
+// defaults, an update schedule of phases and updates) that the one trainer runs. Types only.
 import type { ForwardOptions, Module } from '../nn/module.js';
 import type { Generator } from '../random/generator.js';
 import type { Tensor } from '../tensor/tensor.js';

@@ -21,10 +21,10 @@ import type { Tensor } from '../tensor/tensor.js';
 import { type ParamTree, unflattenTree } from '../tensor/tree.js';
 
 /**
- * The MNIST classifier of the Stacked-MNIST protocol (objectives.md 7, PacGAN's train_mnist.py,
- * the Keras mnist_cnn example): conv 3x3x32 ReLU, conv 3x3x64 ReLU, maxpool 2, dropout 0.25,
- * flatten (9216), FC 128 ReLU, dropout 0.5, FC 10. Input [N, 1, 28, 28] in [0, 1]; output logits
- * (softmax is applied by the loss and by `predictProbabilities`). `rng` draws the initial weights
+ * The MNIST classifier of the Stacked-MNIST protocol (../shared/spec/objectives.md 7, PacGAN's
+ * train_mnist.py, the Keras mnist_cnn example): conv 3x3x32 ReLU, conv 3x3x64 ReLU, maxpool 2,
+ * dropout 0.25, flatten (9216), FC 128 ReLU, dropout 0.5, FC 10. Input [N, 1, 28, 28] in [0, 1];
+ * output logits (softmax is applied by the loss and by `predictProbabilities`). `rng` draws the initial weights
  * and the dropout masks (default: a Generator seeded 0).
  */
 export function mnistClassifier(opts: RngOptions = {}): Sequential {

@@ -1,9 +1,7 @@
 /**
- * Fused optimiser updates on backends that offer them (the `fusedAdam` of the CPU and WebGPU
- * backends): one kernel per parameter instead of one per elementwise op. Used only where the op-by-op update
- * would record nothing for autodiff (gradients off, or no input being differentiated), with a
- * number learning rate, float32 tensors, and checkNumerics off (which checks every op's output);
- * otherwise the caller runs the ops. Same float32 operations in the same order as the op path.
+ * Fused optimiser updates (one kernel per parameter instead of one per elementwise op) through the
+ * engine's `fusedAdam` (src/tensor/fused.ts), which says when they apply; otherwise the caller runs
+ * the ops. A switch turns them off for tests and benchmarks that compare the two paths.
  */
 import type { AdamKernelParams } from '../tensor/backend.js';
 import { fusedAdam } from '../tensor/fused.js';
