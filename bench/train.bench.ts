@@ -19,9 +19,11 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { ringMixture } from '../src/data/synthetic.js';
+import { type DataSource, loadDataSource } from '../src/gan/data.js';
+import { OBJECTIVES } from '../src/gan/registry.js';
+import { disposeLosses, GanTrainer } from '../src/gan/trainer.js';
 import { getBackend, type ParamTree, setBackend, setCpuThreads, tidy, valueAndGrad } from '../src/index.js';
 import { mnistClassifier } from '../src/models/classifier.js';
-import { ToyGan } from '../src/models/toy-gan.js';
 import { functionalCall } from '../src/nn/index.js';
 import { Adam } from '../src/optim/index.js';
 import { Generator } from '../src/random/generator.js';
@@ -106,16 +108,22 @@ async function timeAlternating(
 
 // ------------------------------------------------------------------ tessera
 
-function tesseraGan(): { step: () => Promise<void>; free: () => void } {
-  const gan = new ToyGan({ batchSize: GAN_BATCH, lrG: LR, lrD: LR, seed: 1 });
+/** The `gan` objective's ring iteration (its defaults are these networks), with the benchmark's batch and lr. */
+function tesseraGan(ring: DataSource): { step: () => Promise<void>; free: () => void } {
+  const set = {
+    batchSize: GAN_BATCH,
+    latentDim: NZ,
+    'net.hidden': HIDDEN,
+    'optimizers.G.lr': LR,
+    'optimizers.D.lr': LR,
+  };
+  const trainer = new GanTrainer({ objective: OBJECTIVES.gan, data: ring, seed: 1, set });
   return {
     step: async () => {
-      const { d, g } = gan.step();
-      d.dispose();
-      g.dispose();
+      disposeLosses(trainer.step());
       await getBackend().sync();
     },
-    free: () => gan.dispose(),
+    free: () => trainer.dispose(),
   };
 }
 
@@ -260,7 +268,8 @@ export async function run(): Promise<void> {
     await setBackend('cpu');
     await tf.setBackend('cpu');
     if (gan) {
-      const ts = CPU_THREADS.map(() => tesseraGan());
+      const ring = await loadDataSource('ring');
+      const ts = CPU_THREADS.map(() => tesseraGan(ring));
       const cases = [
         ...ts.map((t, i) => ({
           library: `tessera-cpu ${CPU_THREADS[i]}T`,
@@ -310,7 +319,7 @@ export async function run(): Promise<void> {
         await tfjsWebGPUDone(p);
       };
     if (gan) {
-      const t = tesseraGpu ? tesseraGan() : undefined;
+      const t = tesseraGpu ? tesseraGan(await loadDataSource('ring')) : undefined;
       const cases: Case[] = [];
       if (t) cases.push({ library: 'tessera-webgpu', task: GAN_TASK, step: t.step });
       if (peer) cases.push({ library: 'tfjs-webgpu', task: GAN_TASK, step: tfStep(peer, tfjsGan()) });

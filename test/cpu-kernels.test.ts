@@ -7,6 +7,9 @@
  */
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { loadDataSource } from '../src/gan/data.js';
+import { OBJECTIVES } from '../src/gan/registry.js';
+import { GanTrainer } from '../src/gan/trainer.js';
 import {
   add,
   conv2d,
@@ -31,7 +34,6 @@ import {
   tensor,
 } from '../src/index.js';
 import { threadStats } from '../src/kernels/cpu/threads.js';
-import { ToyGan } from '../src/models/toy-gan.js';
 import { sizeOf } from '../src/tensor/shape.js';
 
 type Dt = 'float32' | 'float64';
@@ -669,12 +671,12 @@ describe('the thread pool in a training loop', () => {
     // two of three runs against that pool).
     const losses = async (threads: number) => {
       setCpuThreads(threads);
-      const gan = new ToyGan({ batchSize: 64, seed: 4 });
+      const gan = new GanTrainer({ objective: OBJECTIVES.gan, data: await loadDataSource('ring'), seed: 4 });
       const out: number[] = [];
       for (let i = 0; i < 300; i++) {
-        const { d, g } = gan.step();
-        out.push(d.dataSync()[0]!, g.dataSync()[0]!);
-        dispose([d, g]);
+        const { D: d, G: g } = gan.step();
+        out.push(d!.dataSync()[0]!, g!.dataSync()[0]!);
+        dispose([d!, g!]);
         if (i % 10 === 0) await sleep(3);
       }
       gan.dispose();

@@ -7,7 +7,6 @@ import {
   accuracy,
   CIFAR10_CLASSES,
   countStackedModes,
-  DEFAULT_TOY_GAN,
   effectiveSampleSize,
   encodeIdx,
   epochBatches,
@@ -31,7 +30,6 @@ import {
   splitRHat,
   summary,
   type Tensor,
-  ToyGan,
   tensor,
   tidy,
   twoMoons,
@@ -101,8 +99,6 @@ describe('package entry: public exports', () => {
       'savePNG',
       'Canvas',
       // models
-      'ToyGan',
-      'trainToyGan',
       'mnistClassifier',
       'trainClassifier',
       'loadClassifier',
@@ -180,7 +176,7 @@ describe('package entry: public exports', () => {
     expect(CIFAR10_CLASSES[3]).toBe('cat');
   });
 
-  it('metrics, plot and models', () => {
+  it('metrics, plot, models and the GAN layer', async () => {
     const ring = ringMixture();
     const m = modeMetrics(ring.means, ring);
     expect(m.modesCaptured).toBe(8);
@@ -194,13 +190,17 @@ describe('package entry: public exports', () => {
     expect(Array.from(png.subarray(0, 4))).toEqual(PNG_MAGIC);
     expect(Array.from(linePlot([{ name: 'loss', y: [3, 2, 1] }]).subarray(0, 4))).toEqual(PNG_MAGIC);
 
-    const gan = new ToyGan({ hidden: 8, batchSize: 8 });
+    const gan = new tessera.GanTrainer({
+      objective: tessera.OBJECTIVES.gan,
+      data: await tessera.loadDataSource('ring'),
+      set: { 'net.hidden': 8, batchSize: 8 },
+    });
     const losses = gan.step();
-    expect(losses.d.shape).toEqual([]);
+    expect(losses.D!.shape).toEqual([]);
     expect(gan.sample(4).shape).toEqual([4, 2]);
-    tessera.dispose(losses);
+    tessera.gan.disposeLosses(losses);
     gan.dispose();
-    expect(DEFAULT_TOY_GAN.batchSize).toBe(64);
+    expect(tessera.gan.gan.defaults.batchSize).toBe(64);
 
     const net = mnistClassifier({ rng: new Generator(0) });
     expect(tidy(() => net.forward(tensor(new Float32Array(28 * 28), { shape: [1, 1, 28, 28] })).shape)).toEqual([

@@ -1,4 +1,4 @@
-// Models: the toy-GAN and MNIST-classifier recipes.
+// Models: the MNIST-classifier recipe (GAN methods live in src/gan).
 export {
   type ClassifierConfig,
   type ClassifierHooks,
@@ -13,13 +13,3 @@ export {
   validationSplit,
 } from './classifier.js';
 export { CLASSIFIER_KIND, loadClassifier, MnistClassifier, saveClassifier } from './classifier-checkpoint.js';
-export {
-  DEFAULT_TOY_GAN,
-  resolveToyGanConfig,
-  ToyGan,
-  type ToyGanConfig,
-  type ToyGanHooks,
-  type ToyGanResult,
-  toyGanMixture,
-  trainToyGan,
-} from './toy-gan.js';

@@ -131,3 +131,14 @@ describe('gan objective (Goodfellow et al. 2014)', () => {
     expect(gan.presets?.image?.optimizers?.D).toEqual({ kind: 'adam', lr: 2e-4, betas: [0.5, 0.999] });
   });
 });
+
+describe('gan objective: an untrained D', () => {
+  it('starts near 2 log 2 (D) and log 2 (G): logits near 0', async () => {
+    const t = new GanTrainer({ objective: gan, data: await loadDataSource('ring'), seed: 3, set: { batchSize: 32 } });
+    const l = t.step();
+    expect(Math.abs((await l.D!.item()) - 2 * Math.log(2))).toBeLessThan(0.3);
+    expect(Math.abs((await l.G!.item()) - Math.log(2))).toBeLessThan(0.3);
+    disposeLosses(l);
+    t.dispose();
+  });
+});
