@@ -89,34 +89,26 @@ async function drawFigures(
       ? `modes ${evaluation.modes}/${evaluation.numModes}, HQ ${(100 * evaluation.highQuality).toFixed(1)}% (n=${evaluation.samples})`
       : `n=${samples.length / 2}`;
     const radius = mixture ? evaluation!.threshold * mixture.std[0]! : undefined;
-    files.samples = join(dir, 'samples.png');
-    await writeAtomic(
-      files.samples,
-      scatterPlot(samples, {
+    const scatter = async (
+      name: string,
+      points: Float32Array,
+      plotTitle: string,
+      extra: { subtitle?: string; color?: [number, number, number] },
+    ) => {
+      files[name] = join(dir, `${name}.png`);
+      const png = scatterPlot(points, {
         modes: means,
         ...(radius ? { modeRadius: radius } : {}),
         range,
-        title,
-        subtitle,
+        title: plotTitle,
         xLabel: 'x1',
         yLabel: 'x2',
-      }),
-    );
-    if (realSamples) {
-      files.data = join(dir, 'data.png');
-      await writeAtomic(
-        files.data,
-        scatterPlot(realSamples, {
-          modes: means,
-          ...(radius ? { modeRadius: radius } : {}),
-          range,
-          title: `Training data: ${data.name}`,
-          color: [44, 160, 44],
-          xLabel: 'x1',
-          yLabel: 'x2',
-        }),
-      );
-    }
+        ...extra,
+      });
+      await writeAtomic(files[name]!, png);
+    };
+    await scatter('samples', samples, title, { subtitle });
+    if (realSamples) await scatter('data', realSamples, `Training data: ${data.name}`, { color: [44, 160, 44] });
     files.density = join(dir, 'density.png');
     await writeAtomic(
       files.density,

@@ -14,6 +14,7 @@ import {
   cheDiscriminator,
   drawLatents,
   type LatentDistribution,
+  realAndPrior,
   sharedDraw,
   squaredDistance,
   validateCommon,
@@ -31,13 +32,6 @@ export interface MdganHyper extends BaseHyper {
 /** The manifold step's real batch (Appendix A step 1). */
 function manifoldDraw(ctx: PhaseContext<MdganHyper>) {
   return { real: ctx.sampleReal(ctx.hyper.batchSize) };
-}
-
-/** The diffusion step's real batch and prior latents (Appendix A steps 4 and 5). */
-function diffusionDraw(ctx: PhaseContext<MdganHyper>) {
-  const h = ctx.hyper;
-  const real = ctx.sampleReal(h.batchSize);
-  return { real, z: drawLatents(ctx.rng, h.batchSize, h.latentDim, h.latentDistribution) };
 }
 
 /**
@@ -108,7 +102,7 @@ export const mdgan: Objective<MdganHyper> = {
   },
   phases(h) {
     const manifold = sharedDraw(manifoldDraw);
-    const diffusion = sharedDraw(diffusionDraw);
+    const diffusion = sharedDraw(realAndPrior<MdganHyper>); // Appendix A steps 4 and 5
     return [
       {
         name: 'manifold-D1',

@@ -140,8 +140,8 @@ function modeTerm(logits: Tensor, h: RegGanHyper): Tensor {
   return h.modeRegularizerSign === 'printed' ? negLogD.mul(-h.lambda2) : negLogD.mul(h.lambda2);
 }
 
-/** Real batch and latents of one iteration. */
-function realAndPrior(ctx: PhaseContext<RegGanHyper>) {
+/** A real batch and latents from the objective's prior (Reg-GAN's iteration; MDGAN's diffusion step). */
+export function realAndPrior<H extends BaseHyper & { latentDistribution: LatentDistribution }>(ctx: PhaseContext<H>) {
   const h = ctx.hyper;
   const real = ctx.sampleReal(h.batchSize);
   return { real, z: drawLatents(ctx.rng, h.batchSize, h.latentDim, h.latentDistribution) };
@@ -211,8 +211,8 @@ export const regGan: Objective<RegGanHyper> = {
     };
   },
   phases(h) {
-    const shared = sharedDraw(realAndPrior);
-    const later = h.batch === 'shared' ? shared.again : realAndPrior;
+    const shared = sharedDraw(realAndPrior<RegGanHyper>);
+    const later = h.batch === 'shared' ? shared.again : realAndPrior<RegGanHyper>;
     // G(E(x)) and D's logits on it, with G's statistics updated only when G is the player.
     const reconstruct = (c: StepContext<RegGanHyper>, gUpdates: boolean) => {
       const rec = applyG(c, c.apply('E', c.draws.real!), 'encoded', gUpdates);
