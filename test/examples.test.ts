@@ -2,6 +2,7 @@ import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { presganRingExample } from '../examples/presgan-ring.js';
 import { tour } from '../examples/tour.js';
 import { trainMlpExample } from '../examples/train-mlp.js';
 
@@ -54,5 +55,15 @@ describe('README nn and training example (examples/train-mlp.ts)', () => {
     expect(r.straight).toBeLessThan(r.first);
     expect(r.straight).toBeLessThan(0.05);
     expect(r.resumed).toBe(r.straight);
+  });
+});
+
+describe('README GAN-layer example (examples/presgan-ring.ts)', () => {
+  it('trains, scores, and resumes from a checkpoint to the same losses', async () => {
+    const r = await presganRingExample(40);
+    expect(Number.isFinite(r.losses.G!)).toBe(true);
+    expect(r.metrics.numModes).toBe(8);
+    expect(r.metrics.samples).toBe(2500);
+    expect(r.same).toBe(true);
   });
 });
