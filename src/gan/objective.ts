@@ -1,6 +1,7 @@
 // The objective abstraction of the GAN layer: a method as plain data (players, the paper's
 // defaults, an update schedule of phases and updates) that the one trainer runs. Types only.
 import type { ForwardOptions, Module } from '../nn/module.js';
+import type { OptimizerState, PureOptimizer } from '../optim/functional.js';
 import type { Generator } from '../random/generator.js';
 import type { Tensor } from '../tensor/tensor.js';
 import type { ParamTree } from '../tensor/tree.js';
@@ -71,8 +72,23 @@ export interface StepContext<H> {
   readonly step: number;
   /** The run's random stream, for draws a loss makes itself (HMC momenta). */
   readonly rng: Generator;
+  /**
+   * Every player's optimiser, to read only: its state and hyperparameters replay its update
+   * differentiably (`opt.impl.step(params, grads, opt.getState(), opt.hyperparameters())`, the
+   * unrolled GAN). Losses never step an optimiser; the trainer does. (Optional only so that
+   * hand-made contexts in tests may leave it out; the trainer always sets it.)
+   */
+  readonly optimizers?: Readonly<Record<PlayerName, OptimizerView>>;
   /** Applies a player's network with the parameters in `params` (so gradients reach them). */
   apply(player: PlayerName, x: Tensor, opts?: ForwardOptions): Tensor;
+}
+
+/** What a loss may read of an optimiser (the stateful optimisers are this). */
+export interface OptimizerView {
+  readonly impl: PureOptimizer<never>;
+  getState(): OptimizerState<ParamTree>;
+  hyperparameters(): unknown;
+  readonly stepCount: number;
 }
 
 /** What a loss returns: the scalar to minimise, or that with logged values and new state. */

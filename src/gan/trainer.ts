@@ -119,6 +119,28 @@ export class GanTrainer<H extends BaseHyper = BaseHyper> {
     };
   }
 
+  /**
+   * The context a loss sees, at the current parameters (or `params`) with these draws: for
+   * evaluating an objective's losses outside a training step (tests, studies of a loss).
+   */
+  context(draws: Record<string, Tensor>, params: Record<PlayerName, ParamTree> = this.params()): StepContext<H> {
+    return {
+      params,
+      nets: this.nets,
+      hyper: this.hyper,
+      draws,
+      state: this.#state.values(),
+      step: this.#step,
+      rng: this.rng,
+      optimizers: this.optimizers,
+      apply: (player, x, opts) => {
+        const net = this.nets[player];
+        if (net === undefined) return fail(this.objective.name, `no player '${player}'`);
+        return functionalCall(net, params[player]!, x, opts);
+      },
+    };
+  }
+
   /** Loss, gradients with respect to the update's players, logs and state of one update. */
   #evaluate(u: Update<H>, all: Record<PlayerName, ParamTree>, draws: Record<string, Tensor>) {
     for (const p of u.players) {
@@ -126,24 +148,8 @@ export class GanTrainer<H extends BaseHyper = BaseHyper> {
         fail(this.objective.name, `update '${u.name}' names unknown player '${p}'`);
     }
     const own = Object.fromEntries(u.players.map((p) => [p, all[p]!]));
-    const state = this.#state.values();
     const f = (mine: Record<PlayerName, ParamTree>) => {
-      const params = { ...all, ...mine };
-      const ctx: StepContext<H> = {
-        params,
-        nets: this.nets,
-        hyper: this.hyper,
-        draws,
-        state,
-        step: this.#step,
-        rng: this.rng,
-        apply: (player, x, opts) => {
-          const net = this.nets[player];
-          if (net === undefined) return fail(this.objective.name, `no player '${player}'`);
-          return functionalCall(net, params[player]!, x, opts);
-        },
-      };
-      const out: LossOutput = u.loss(ctx);
+      const out: LossOutput = u.loss(this.context(draws, { ...all, ...mine }));
       const r = out instanceof Tensor ? { loss: out } : out;
       return [r.loss, { logs: r.logs ?? {}, state: r.state ?? {} }] as const;
     };
