@@ -3,10 +3,13 @@ import { fail } from '../errors.js';
 import type { BaseHyper, Objective } from './objective.js';
 import { gan } from './objectives/gan.js';
 import { ldmgan } from './objectives/ldmgan.js';
+import { lsgan } from './objectives/lsgan.js';
 import { mdgan } from './objectives/mdgan.js';
 import { presgan } from './objectives/presgan.js';
 import { regGan } from './objectives/reg-gan.js';
 import { veegan } from './objectives/veegan.js';
+import { wgan } from './objectives/wgan.js';
+import { wganGp } from './objectives/wgan-gp.js';
 
 /** The registered objectives, by registry name. */
 export const OBJECTIVES = {
@@ -16,6 +19,9 @@ export const OBJECTIVES = {
   mdgan,
   veegan,
   ldmgan,
+  wgan,
+  'wgan-gp': wganGp,
+  lsgan,
 } as const satisfies Record<string, Objective<BaseHyper>>;
 
 export type ObjectiveName = keyof typeof OBJECTIVES;
