@@ -139,6 +139,16 @@ export interface Phase<H> {
   before?(ctx: PhaseContext<H>): void;
   /** Runs after each repetition's steps (e.g. sigma truncation). */
   after?(ctx: PhaseContext<H>): void;
+  /**
+   * Decides which updates step, from the values of this repetition's losses: called after every
+   * update's loss is evaluated, before any optimiser steps, with `values` = update name -> loss and
+   * `<update>/<log key>` -> logged scalar, read back synchronously. An update mapped to `false` does
+   * not step its optimisers (their state is unchanged); its loss, logs and state are still recorded,
+   * and `<update>/stepped` (1 or 0) is logged. Names left out step. (VAE/GAN's balancing rule.)
+   * Gated phases read back from the device inside the step, so they need a backend with synchronous
+   * reads (the CPU backend); the trainer throws a TesseraError on others (WebGPU reads only with `await`).
+   */
+  gate?(values: Readonly<Record<string, number>>, ctx: PhaseContext<H>): Readonly<Record<string, boolean>>;
 }
 
 /** What `Objective.sample` sees: the trained networks in eval use. */

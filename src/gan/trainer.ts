@@ -3,11 +3,12 @@
 import { valueAndGrad } from '../autograd/transforms.js';
 import { checkpointToBytes, loadCheckpointBytes } from '../checkpoint/checkpoint.js';
 import { decodeSafetensors } from '../checkpoint/safetensors.js';
-import { fail } from '../errors.js';
+import { fail, TesseraError } from '../errors.js';
 import { functionalCall, type Module } from '../nn/module.js';
 import type { Optimizer } from '../optim/optimizers.js';
 import { Generator } from '../random/generator.js';
 import { keep, noGrad, tidy } from '../tensor/engine.js';
+import { scalar } from '../tensor/ops/convert.js';
 import { Tensor } from '../tensor/tensor.js';
 import type { ParamTree } from '../tensor/tree.js';
 import { makeOptimizer, resolveHyper } from './config.js';
@@ -157,6 +158,38 @@ export class GanTrainer<H extends BaseHyper = BaseHyper> {
     return { loss, logs: aux.logs, state: aux.state, grads: grads as Record<PlayerName, ParamTree> };
   }
 
+  /**
+   * A gated phase's decisions (update name -> steps?), from its losses and logs read back
+   * synchronously; undefined for a phase without a gate.
+   */
+  #gate(phase: Phase<H>, results: readonly { loss: Tensor; logs: Record<string, Tensor> }[]) {
+    if (phase.gate === undefined) return undefined;
+    const values: Record<string, number> = {};
+    const read = (name: string, t: Tensor): void => {
+      if (t.size !== 1) fail(this.objective.name, `gated phase '${phase.name}': '${name}' is not a scalar`);
+      try {
+        values[name] = Number(t.dataSync()[0]);
+      } catch (e) {
+        if (!(e instanceof TesseraError)) throw e;
+        fail(
+          this.objective.name,
+          `phase '${phase.name}' has a gate, which reads its losses back synchronously, and ${e.message}; ` +
+            'train this objective on a backend with synchronous reads (the CPU backend)',
+        );
+      }
+    };
+    phase.updates.forEach((u, i) => {
+      read(u.name, results[i]!.loss);
+      for (const [k, v] of Object.entries(results[i]!.logs)) read(`${u.name}/${k}`, v);
+    });
+    const out = phase.gate(values, this.#phaseContext());
+    for (const k of Object.keys(out)) {
+      if (!phase.updates.some((u) => u.name === k))
+        fail(this.objective.name, `phase '${phase.name}' gate names unknown update '${k}'`);
+    }
+    return out;
+  }
+
   /** Runs one iteration (every phase, each `repeat` times) and returns its losses (kept: dispose them). */
   step(): StepLosses {
     const losses: StepLosses = {};
@@ -171,7 +204,9 @@ export class GanTrainer<H extends BaseHyper = BaseHyper> {
           const all = this.params();
           // Simultaneous: every loss at the same parameters, then every step.
           const results = phase.updates.map((u) => this.#evaluate(u, all, draws));
+          const stepped = this.#gate(phase, results);
           phase.updates.forEach((u, i) => {
+            if (stepped?.[u.name] === false) return;
             for (const p of u.players) this.optimizers[p]!.step(results[i]!.grads[p]!);
           });
           const nextState: Record<string, Tensor> = {};
@@ -181,6 +216,7 @@ export class GanTrainer<H extends BaseHyper = BaseHyper> {
             Object.assign(nextState, res.state);
             logged[u.name] = res.loss;
             for (const [k, v] of Object.entries(res.logs)) logged[`${u.name}/${k}`] = v;
+            if (stepped !== undefined) logged[`${u.name}/stepped`] = scalar(stepped[u.name] === false ? 0 : 1);
           });
           if (Object.keys(nextState).length > 0) this.#state.update(nextState);
           for (const t of Object.values(logged)) keep(t);

@@ -7,12 +7,17 @@ import { disposeLosses, GanTrainer } from '../../src/gan/trainer.js';
 /** Tiny networks and batches so every objective's 3 steps take well under a second. */
 export const TINY: Record<string, unknown> = { batchSize: 16, latentDim: 4, 'net.hidden': 16 };
 
+/** Per-objective additions to TINY: the same schedule shape with fewer steps. */
+export const TINY_EXTRA: Record<string, Record<string, unknown>> = {
+  'mmd-gan': { warmupCriticSteps: 3, criticSteps: 2 },
+};
+
 export async function tinyTrainer(name: string, seed = 1, set: Record<string, unknown> = {}): Promise<GanTrainer> {
   return new GanTrainer({
     objective: getObjective(name),
     data: await loadDataSource('ring'),
     seed,
-    set: { ...TINY, ...set },
+    set: { ...TINY, ...TINY_EXTRA[name], ...set },
   });
 }
 
