@@ -4,18 +4,28 @@ import '../../src/index.js'; // registers the CPU backend
 import { describe, expect, it } from 'vitest';
 import { valueAndGrad } from '../../src/autograd/transforms.js';
 import { loadDataSource } from '../../src/gan/data.js';
-import type { LossOutput } from '../../src/gan/objective.js';
 import { type BiganHyper, bigan } from '../../src/gan/objectives/bigan.js';
 import { FIXED_SET } from '../../src/gan/pack.js';
-import { disposeLosses, GanTrainer } from '../../src/gan/trainer.js';
+import { GanTrainer } from '../../src/gan/trainer.js';
 import type { Module } from '../../src/nn/module.js';
 import { tensor } from '../../src/tensor/ops/convert.js';
-import { Tensor } from '../../src/tensor/tensor.js';
+import type { Tensor } from '../../src/tensor/tensor.js';
 import { flattenTree, type ParamTree } from '../../src/tensor/tree.js';
+import {
+  bg,
+  findUpdate,
+  gJs,
+  lossOf,
+  mean,
+  paramArrays,
+  real,
+  resumeAgainstFull,
+  softplus,
+  stepRows,
+  Wg,
+  z,
+} from './reference.js';
 
-const softplus = (u: number) => Math.log1p(Math.exp(u));
-const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
-const lossOf = (out: LossOutput) => (out instanceof Tensor ? out : out.loss);
 const TINY = {
   batchSize: 16,
   latentDim: 4,
@@ -24,34 +34,14 @@ const TINY = {
   'maxout.pieces': 3,
   fixedSetSize: 300,
 };
-const snap = (m: Module) => m.namedParameters().map(([, x]) => Array.from(x.dataSync()));
 const isZero = (tree: ParamTree) => flattenTree(tree).every(([, g]) => Array.from(g.dataSync()).every((x) => x === 0));
 
-async function runSteps(t: GanTrainer, n: number): Promise<Record<string, number>[]> {
-  const rows: Record<string, number>[] = [];
-  for (let i = 0; i < n; i++) {
-    const l = t.step();
-    rows.push(Object.fromEntries(Object.entries(l).map(([k, v]) => [k, v.dataSync()[0]!])));
-    disposeLosses(l);
-  }
-  return rows;
-}
-
 // Linear nets: G z(1) -> x(2); E [x; eps](3) -> z(1) (eps weight used only when stochastic); D [x; z](3) -> logit.
-const Wg = [[0.7], [-1.2]];
-const bg = [0.1, 0.4];
 const We = [0.4, -0.8, 0.5];
 const be = 0.2;
 const Wd = [0.9, -0.6, 1.1];
 const bd = -0.3;
-const real = [
-  [1.5, 0.2],
-  [-0.4, 2.0],
-  [0.3, -1.1],
-];
-const z = [[0.5], [-1.0], [2.0]];
 const eps = [[0.3], [-0.7], [1.4]];
-const gJs = (zi: number[]) => [Wg[0]![0]! * zi[0]! + bg[0]!, Wg[1]![0]! * zi[0]! + bg[1]!];
 const eJs = (x: number[], e: number | undefined) =>
   We[0]! * x[0]! + We[1]! * x[1]! + (e === undefined ? 0 : We[2]! * e) + be;
 const dJs = (x: number[], zz: number) => Wd[0]! * x[0]! + Wd[1]! * x[1]! + Wd[2]! * zz + bd;
@@ -77,11 +67,7 @@ async function fixture(encoder: 'deterministic' | 'stochastic') {
   t.nets.D!.setParameters({ '0': { weight: tensor([Wd]), bias: tensor([bd]) } });
   const draws: Record<string, Tensor> = { real: tensor(real), z: tensor(z) };
   if (encoder === 'stochastic') draws.eps = tensor(eps);
-  const update = (name: string) =>
-    t.objective
-      .phases(t.hyper)
-      .flatMap((p) => p.updates)
-      .find((u) => u.name === name)!;
+  const update = (name: string) => findUpdate(t.objective, t.hyper, name);
   const e = (i: number) => (encoder === 'stochastic' ? eps[i]![0]! : undefined);
   const lData = real.map((x, i) => dJs(x, eJs(x, e(i))));
   const lSample = z.map((zi) => dJs(gJs(zi), zi[0]!));
@@ -119,11 +105,11 @@ describe('BiGAN / ALI objective', () => {
       ['D', ['D']],
       ['EG', ['E', 'G']],
     ]);
-    const before = Object.fromEntries(['G', 'E', 'D'].map((p) => [p, snap(tt.nets[p]!)]));
-    const rows = await runSteps(tt, 3);
+    const before = Object.fromEntries(['G', 'E', 'D'].map((p) => [p, paramArrays(tt.nets[p]!)]));
+    const rows = await stepRows(tt, 3);
     for (const row of rows) for (const x of Object.values(row)) expect(Number.isFinite(x)).toBe(true);
     for (const p of ['G', 'E', 'D']) {
-      expect(snap(tt.nets[p]!)).not.toEqual(before[p]);
+      expect(paramArrays(tt.nets[p]!)).not.toEqual(before[p]);
       expect(tt.optimizers[p]!.stepCount).toBe(3);
     }
     tt.dispose();
@@ -132,20 +118,12 @@ describe('BiGAN / ALI objective', () => {
   it('resumes bit for bit (parameters, BatchNorm statistics, fixed set) from a checkpoint after step 2', async () => {
     const data = await loadDataSource('ring');
     const make = () => new GanTrainer({ objective: bigan, data, seed: 3, set: TINY });
-    const full = make();
-    const fullRows = await runSteps(full, 4);
-    const a = make();
-    await runSteps(a, 2);
-    const bytes = await a.checkpoint();
-    a.dispose();
-    const b = make();
-    b.restore(bytes);
-    expect(await runSteps(b, 2)).toEqual(fullRows.slice(2));
+    const { full, resumed: b } = await resumeAgainstFull(make);
     for (const p of ['G', 'E', 'D']) {
       expect(b.nets[p]!.namedBuffers().map(([, x]) => Array.from(x.dataSync()))).toEqual(
         full.nets[p]!.namedBuffers().map(([, x]) => Array.from(x.dataSync())),
       );
-      expect(snap(b.nets[p]!)).toEqual(snap(full.nets[p]!));
+      expect(paramArrays(b.nets[p]!)).toEqual(paramArrays(full.nets[p]!));
     }
     expect(Array.from(b.state[FIXED_SET]!.dataSync())).toEqual(Array.from(full.state[FIXED_SET]!.dataSync()));
     full.dispose();

@@ -5,17 +5,32 @@ import { describe, expect, it } from 'vitest';
 import { valueAndGrad } from '../../src/autograd/transforms.js';
 import { TesseraError } from '../../src/errors.js';
 import { loadDataSource } from '../../src/gan/data.js';
-import type { LossOutput, Objective } from '../../src/gan/objective.js';
-import { type EbganHyper, ebgan, pullAwayTerm, reconstructionEnergy } from '../../src/gan/objectives/ebgan.js';
-import { disposeLosses, GanTrainer, type StepLosses } from '../../src/gan/trainer.js';
-import type { Module } from '../../src/nn/module.js';
+import { ebgan, pullAwayTerm, reconstructionEnergy } from '../../src/gan/objectives/ebgan.js';
+import { disposeLosses, GanTrainer } from '../../src/gan/trainer.js';
 import { tensor } from '../../src/tensor/ops/convert.js';
-import { Tensor } from '../../src/tensor/tensor.js';
 import { flattenTree, type ParamTree } from '../../src/tensor/tree.js';
+import {
+  affine,
+  bdec,
+  be,
+  bg,
+  expectStepMovesOnly,
+  findUpdate,
+  linearTree,
+  lossOf,
+  lossValues,
+  type Mat,
+  mean,
+  paramArrays,
+  phasesOnly,
+  real,
+  stepRows,
+  Wdec,
+  We,
+  Wg,
+  z,
+} from './reference.js';
 
-type Mat = number[][];
-const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
-const lin = (W: Mat, b: number[], x: number[]) => W.map((row, o) => row.reduce((s, w, k) => s + w * x[k]!, b[o]!));
 const dot = (a: number[], b: number[]) => a.reduce((s, ai, k) => s + ai * b[k]!, 0);
 const ptJs = (S: Mat) => {
   const n = S.length;
@@ -27,33 +42,11 @@ const ptJs = (S: Mat) => {
 };
 
 // Linear nets (net.layers = 0, codeDim 2, latentDim 1): G z -> x, encoder D x -> code, decoder Dec code -> x.
-const Wg = [[0.7], [-1.2]];
-const bg = [0.1, 0.4];
-const We = [
-  [0.9, -0.6],
-  [0.3, 0.8],
-];
-const be = [-0.3, 0.2];
-const Wdec = [
-  [0.5, -0.4],
-  [1.1, 0.2],
-];
-const bdec = [0.05, -0.1];
-const real = [
-  [1.5, 0.2],
-  [-0.4, 2.0],
-  [0.3, -1.1],
-];
-const z = [[0.5], [-1.0], [2.0]];
-const energyJs = (x: number[]) => mean(lin(Wdec, bdec, lin(We, be, x)).map((r, k) => (r - x[k]!) ** 2));
-const fake = z.map((zi) => lin(Wg, bg, zi));
+const energyJs = (x: number[]) => mean(affine(Wdec, bdec, affine(We, be, x)).map((r, k) => (r - x[k]!) ** 2));
+const fake = z.map((zi) => affine(Wg, bg, zi));
 const fakeEnergies = fake.map(energyJs);
 // A margin between the generated energies, so the hinge is active for some examples only.
 const MARGIN = [...fakeEnergies].sort((a, b) => a - b)[1]! + 0.05;
-
-const lossOf = (out: LossOutput) => (out instanceof Tensor ? out : out.loss);
-const values = (l: StepLosses) => Object.fromEntries(Object.entries(l).map(([k, v]) => [k, v.dataSync()[0]!]));
-const snap = (m: Module) => m.namedParameters().map(([, x]) => Array.from(x.dataSync()));
 
 async function fixture(set: Record<string, unknown> = {}) {
   const data = await loadDataSource('ring');
@@ -63,15 +56,11 @@ async function fixture(set: Record<string, unknown> = {}) {
     seed: 0,
     set: { latentDim: 1, codeDim: 2, 'net.layers': 0, margin: MARGIN, ...set },
   });
-  t.nets.G!.setParameters({ '0': { weight: tensor(Wg), bias: tensor(bg) } });
-  t.nets.D!.setParameters({ '0': { weight: tensor(We), bias: tensor(be) } });
-  t.nets.Dec!.setParameters({ '0': { weight: tensor(Wdec), bias: tensor(bdec) } });
+  t.nets.G!.setParameters(linearTree(Wg, bg));
+  t.nets.D!.setParameters(linearTree(We, be));
+  t.nets.Dec!.setParameters(linearTree(Wdec, bdec));
   const draws = { real: tensor(real), z: tensor(z) };
-  const update = (name: string) =>
-    ebgan
-      .phases(t.hyper)
-      .flatMap((p) => p.updates)
-      .find((u) => u.name === name)!;
+  const update = (name: string) => findUpdate(ebgan, t.hyper, name);
   const loss = (name: string, params: Record<string, ParamTree> = t.params()) =>
     lossOf(update(name).loss(t.context(draws, params)));
   return { t, loss };
@@ -122,7 +111,7 @@ describe('EBGAN objective (Zhao et al. 2017)', () => {
     const { t, loss } = await fixture();
     expect(t.hyper.lambdaPT).toBe(0.1);
     expect(loss('D').dataSync()[0]!).toBeCloseTo(mean(real.map(energyJs)) + mean(hinge), 5);
-    const codes = fake.map((x) => lin(We, be, x));
+    const codes = fake.map((x) => affine(We, be, x));
     expect(loss('G').dataSync()[0]!).toBeCloseTo(mean(fakeEnergies) + 0.1 * ptJs(codes), 5);
     t.dispose();
     const plain = await fixture({ lambdaPT: 0 });
@@ -149,18 +138,8 @@ describe('EBGAN objective (Zhao et al. 2017)', () => {
       [0, ['D', 'Dec'], ['G']],
       [1, ['G'], ['D', 'Dec']],
     ] as const) {
-      const cut: Objective<EbganHyper> = { ...ebgan, phases: (h) => ebgan.phases(h).slice(k, k + 1) };
-      const t = new GanTrainer({ objective: cut, data, seed: 2 });
-      const before = Object.fromEntries(ebgan.players.map((p) => [p, snap(t.nets[p]!)]));
-      disposeLosses(t.step());
-      for (const p of moved) {
-        expect(snap(t.nets[p]!), p).not.toEqual(before[p]);
-        expect(t.optimizers[p]!.stepCount).toBe(1);
-      }
-      for (const p of still) {
-        expect(snap(t.nets[p]!), p).toEqual(before[p]);
-        expect(t.optimizers[p]!.stepCount).toBe(0);
-      }
+      const t = new GanTrainer({ objective: phasesOnly(ebgan, k, k + 1), data, seed: 2 });
+      expectStepMovesOnly(t, moved, still);
       t.dispose();
     }
   });
@@ -170,7 +149,7 @@ describe('EBGAN objective (Zhao et al. 2017)', () => {
     const t = new GanTrainer({ objective: ebgan, data, seed: 0 });
     for (let i = 0; i < 3; i++) {
       const l = t.step();
-      const v = values(l);
+      const v = lossValues(l);
       expect(Object.keys(v).sort()).toEqual(['D', 'D/energyReal', 'D/hinge', 'G', 'G/energyFake', 'G/pullAway']);
       for (const [k, x] of Object.entries(v)) expect(Number.isFinite(x), k).toBe(true);
       disposeLosses(l);
@@ -183,24 +162,13 @@ describe('EBGAN objective (Zhao et al. 2017)', () => {
     const data = await loadDataSource('ring');
     const set = { batchSize: 16 };
     const a = new GanTrainer({ objective: ebgan, data, seed: 6, set });
-    for (let i = 0; i < 2; i++) disposeLosses(a.step());
+    await stepRows(a, 2);
     const bytes = await a.checkpoint();
-    const la = [];
-    for (let i = 0; i < 2; i++) {
-      const l = a.step();
-      la.push(values(l));
-      disposeLosses(l);
-    }
+    const la = await stepRows(a, 2);
     const b = new GanTrainer({ objective: ebgan, data, seed: 6, set });
     b.restore(bytes);
-    const lb = [];
-    for (let i = 0; i < 2; i++) {
-      const l = b.step();
-      lb.push(values(l));
-      disposeLosses(l);
-    }
-    expect(lb).toEqual(la);
-    for (const p of ebgan.players) expect(snap(b.nets[p]!)).toEqual(snap(a.nets[p]!));
+    expect(await stepRows(b, 2)).toEqual(la);
+    for (const p of ebgan.players) expect(paramArrays(b.nets[p]!)).toEqual(paramArrays(a.nets[p]!));
     a.dispose();
     b.dispose();
   });

@@ -5,17 +5,31 @@ import { describe, expect, it } from 'vitest';
 import { valueAndGrad } from '../../src/autograd/transforms.js';
 import { TesseraError } from '../../src/errors.js';
 import { loadDataSource } from '../../src/gan/data.js';
-import type { LossOutput } from '../../src/gan/objective.js';
 import { type FDivergence, type FganHyper, fGan, fganBound } from '../../src/gan/objectives/f-gan.js';
-import { disposeLosses, GanTrainer, type StepLosses } from '../../src/gan/trainer.js';
-import type { Module } from '../../src/nn/module.js';
+import { disposeLosses, GanTrainer } from '../../src/gan/trainer.js';
 import { Generator } from '../../src/random/generator.js';
 import { tensor } from '../../src/tensor/ops/convert.js';
-import { Tensor } from '../../src/tensor/tensor.js';
+import type { Tensor } from '../../src/tensor/tensor.js';
 import { flattenTree, type ParamTree } from '../../src/tensor/tree.js';
+import {
+  bd,
+  bg,
+  dJs,
+  findUpdate,
+  gJs,
+  linearTree,
+  lossOf,
+  lossValues,
+  mean,
+  paramArrays,
+  real,
+  stepRows,
+  Wd,
+  Wg,
+  z,
+} from './reference.js';
 
 const DIVS: FDivergence[] = ['kl', 'reverse-kl', 'js', 'pearson'];
-const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 const variance = (v: number[]) => {
   const m = mean(v);
   return v.reduce((a, b) => a + (b - m) ** 2, 0) / (v.length - 1);
@@ -125,38 +139,18 @@ describe("f-GAN's Table 2 (Nowozin et al. 2016)", () => {
 });
 
 // Linear nets (net.layers = 0): G z(1) -> x(2) = Wg z + bg; D x(2) -> v = Wd . x + bd.
-const Wg = [[0.7], [-1.2]];
-const bg = [0.1, 0.4];
-const Wd = [[0.9, -0.6]];
-const bd = [-0.3];
-const real = [
-  [1.5, 0.2],
-  [-0.4, 2.0],
-  [0.3, -1.1],
-];
-const z = [[0.5], [-1.0], [2.0]];
-const gJs = (zi: number[]) => [Wg[0]![0]! * zi[0]! + bg[0]!, Wg[1]![0]! * zi[0]! + bg[1]!];
-const dJs = (x: number[]) => Wd[0]![0]! * x[0]! + Wd[0]![1]! * x[1]! + bd[0]!;
-const lossOf = (out: LossOutput) => (out instanceof Tensor ? out : out.loss);
 
 async function fixture(set: Record<string, unknown> = {}) {
   const data = await loadDataSource('ring');
   const t = new GanTrainer({ objective: fGan, data, seed: 0, set: { latentDim: 1, 'net.layers': 0, ...set } });
-  t.nets.G!.setParameters({ '0': { weight: tensor(Wg), bias: tensor(bg) } });
-  t.nets.D!.setParameters({ '0': { weight: tensor(Wd), bias: tensor(bd) } });
+  t.nets.G!.setParameters(linearTree(Wg, bg));
+  t.nets.D!.setParameters(linearTree(Wd, bd));
   const draws = { real: tensor(real), z: tensor(z) };
-  const update = (name: string) =>
-    fGan
-      .phases(t.hyper)
-      .flatMap((p) => p.updates)
-      .find((u) => u.name === name)!;
+  const update = (name: string) => findUpdate(fGan, t.hyper, name);
   const loss = (name: string, params: Record<string, ParamTree> = t.params()) =>
     lossOf(update(name).loss(t.context(draws, params)));
   return { t, loss };
 }
-
-const values = (l: StepLosses) => Object.fromEntries(Object.entries(l).map(([k, v]) => [k, v.dataSync()[0]!]));
-const snap = (m: Module) => m.namedParameters().map(([, x]) => Array.from(x.dataSync()));
 
 describe('f-GAN objective', () => {
   it('D loss = -F, G loss = F (minimax) or -mean g_f(V(G(z))) (alternative), by hand, for every divergence', async () => {
@@ -191,12 +185,12 @@ describe('f-GAN objective', () => {
   it('one iteration steps D and G once each, simultaneously: the logged D loss is exactly -G loss', async () => {
     const data = await loadDataSource('ring');
     const t = new GanTrainer<FganHyper>({ objective: fGan, data, seed: 3 });
-    const before = { G: snap(t.nets.G!), D: snap(t.nets.D!) };
-    const l = values(t.step());
+    const before = { G: paramArrays(t.nets.G!), D: paramArrays(t.nets.D!) };
+    const l = lossValues(t.step());
     expect(l.D).toBe(-l.G!);
     expect(l['D/bound']).toBe(l.G);
     for (const p of ['G', 'D'] as const) {
-      expect(snap(t.nets[p]!)).not.toEqual(before[p]);
+      expect(paramArrays(t.nets[p]!)).not.toEqual(before[p]);
       expect(t.optimizers[p]!.stepCount).toBe(1);
     }
     t.dispose();
@@ -209,7 +203,7 @@ describe('f-GAN objective', () => {
         const t = new GanTrainer({ objective: fGan, data, seed: 1, set: { divergence: div, generatorLoss } });
         for (let i = 0; i < 3; i++) {
           const l = t.step();
-          for (const [k, v] of Object.entries(values(l))) expect(Number.isFinite(v), `${div} ${k}`).toBe(true);
+          for (const [k, v] of Object.entries(lossValues(l))) expect(Number.isFinite(v), `${div} ${k}`).toBe(true);
           disposeLosses(l);
         }
         t.dispose();
@@ -221,24 +215,13 @@ describe('f-GAN objective', () => {
     const data = await loadDataSource('ring');
     const set = { batchSize: 16, divergence: 'js' };
     const a = new GanTrainer({ objective: fGan, data, seed: 6, set });
-    for (let i = 0; i < 2; i++) disposeLosses(a.step());
+    await stepRows(a, 2);
     const bytes = await a.checkpoint();
-    const la = [];
-    for (let i = 0; i < 2; i++) {
-      const l = a.step();
-      la.push(values(l));
-      disposeLosses(l);
-    }
+    const la = await stepRows(a, 2);
     const b = new GanTrainer({ objective: fGan, data, seed: 6, set });
     b.restore(bytes);
-    const lb = [];
-    for (let i = 0; i < 2; i++) {
-      const l = b.step();
-      lb.push(values(l));
-      disposeLosses(l);
-    }
-    expect(lb).toEqual(la);
-    for (const p of ['G', 'D']) expect(snap(b.nets[p]!)).toEqual(snap(a.nets[p]!));
+    expect(await stepRows(b, 2)).toEqual(la);
+    for (const p of ['G', 'D']) expect(paramArrays(b.nets[p]!)).toEqual(paramArrays(a.nets[p]!));
     a.dispose();
     b.dispose();
   });

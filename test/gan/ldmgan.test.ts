@@ -6,7 +6,7 @@ import { valueAndGrad } from '../../src/autograd/transforms.js';
 import { resolveHyper } from '../../src/gan/config.js';
 import { loadDataSource } from '../../src/gan/data.js';
 import { batchGaussianKL, meanSquaredError, squaredL2 } from '../../src/gan/latent.js';
-import type { DataInfo, LossOutput, StepContext } from '../../src/gan/objective.js';
+import type { DataInfo, StepContext } from '../../src/gan/objective.js';
 import { type LdmganHyper, ldmgan } from '../../src/gan/objectives/ldmgan.js';
 import { disposeLosses, GanTrainer } from '../../src/gan/trainer.js';
 import { functionalCall, type Module } from '../../src/nn/module.js';
@@ -15,30 +15,29 @@ import { tidy } from '../../src/tensor/engine.js';
 import { tensor } from '../../src/tensor/ops/convert.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { flattenTree, type ParamTree } from '../../src/tensor/tree.js';
+import {
+  drawTensors,
+  findUpdate,
+  flatParams,
+  type Layer,
+  lossOf,
+  lossValues,
+  type Mat,
+  mean,
+  mlpForward,
+  readLayers,
+  rows,
+  softplus,
+  sqDist,
+  stepContext,
+  stepCounts,
+  stepRows,
+  twoLayer,
+} from './reference.js';
 
 const RING: DataInfo = { shape: [2], kind: 'vector' };
 
 // ------------------------------------------------------------------ plain-JS reference
-
-type Mat = number[][];
-interface Layer {
-  W: Mat;
-  b: number[];
-}
-const softplus = (u: number) => Math.log1p(Math.exp(u));
-const relu = (u: number) => Math.max(u, 0);
-const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
-const sqDist = (a: number[], b: number[]) => a.reduce((s, ai, k) => s + (ai - b[k]!) ** 2, 0);
-
-/** A ReLU MLP on one example, linear output. */
-function mlpJs(layers: Layer[], x: number[]): number[] {
-  let h = x;
-  layers.forEach((l, i) => {
-    const y = l.W.map((row, o) => row.reduce((s, w, k) => s + w * h[k]!, l.b[o]!));
-    h = i < layers.length - 1 ? y.map(relu) : y;
-  });
-  return h;
-}
 
 /** Eq. 10 on the ML diagonal Gaussian fitted to the rows of `c`. */
 function klJs(c: Mat, eps: number): number {
@@ -52,30 +51,6 @@ function klJs(c: Mat, eps: number): number {
   return kl;
 }
 
-function twoLayer(W0: Mat, b0: number[], W1: Mat, b1: number[]): { js: Layer[]; tree: ParamTree } {
-  return {
-    js: [
-      { W: W0, b: b0 },
-      { W: W1, b: b1 },
-    ],
-    tree: {
-      '0': { weight: tensor(W0), bias: tensor(b0) },
-      '2': { weight: tensor(W1), bias: tensor(b1) },
-    },
-  };
-}
-
-function readLayers(tree: ParamTree): Layer[] {
-  const flat = new Map(flattenTree(tree));
-  const keys = [...new Set([...flat.keys()].map((k) => k.split('.')[0]!))].sort((a, b) => Number(a) - Number(b));
-  return keys.map((k) => ({
-    W: flat.get(`${k}.weight`)!.arraySync() as Mat,
-    b: Array.from(flat.get(`${k}.bias`)!.dataSync()),
-  }));
-}
-
-const rows = (t: Tensor) => t.arraySync() as Mat;
-
 /** Every reference loss of Algorithm 1 (lines 10, 12, 14), from the formulas. */
 function referenceLosses(
   E: Layer[],
@@ -84,13 +59,13 @@ function referenceLosses(
   d: { real: Mat; z: Mat },
   h: Pick<LdmganHyper, 'lambda1' | 'lambda2' | 'adversarialLoss' | 'distance' | 'klEps'>,
 ) {
-  const zHat = d.real.map((x) => mlpJs(E, x));
-  const xHat = d.z.map((z) => mlpJs(G, z));
-  const xRec = zHat.map((z) => mlpJs(G, z));
-  const zRec = xHat.map((x) => mlpJs(E, x));
-  const lReal = d.real.map((x) => mlpJs(D, x)[0]!);
-  const lHat = xHat.map((x) => mlpJs(D, x)[0]!);
-  const lRec = xRec.map((x) => mlpJs(D, x)[0]!);
+  const zHat = d.real.map((x) => mlpForward(E, x));
+  const xHat = d.z.map((z) => mlpForward(G, z));
+  const xRec = zHat.map((z) => mlpForward(G, z));
+  const zRec = xHat.map((x) => mlpForward(E, x));
+  const lReal = d.real.map((x) => mlpForward(D, x)[0]!);
+  const lHat = xHat.map((x) => mlpForward(D, x)[0]!);
+  const lRec = xRec.map((x) => mlpForward(D, x)[0]!);
   const dim = d.real[0]!.length;
   const rec = mean(d.real.map((x, i) => sqDist(x, xRec[i]!))) / (h.distance === 'mse' ? dim : 1);
   const adv = (l: number[]) =>
@@ -171,34 +146,14 @@ const DRAWS = {
 };
 const FIXED = { E: E.tree, G: G.tree, D: D.tree };
 
-function fixtureContext(
+const fixtureContext = (
   nets: Record<string, Module>,
   hyper: LdmganHyper,
   params: Record<string, ParamTree>,
   draws: Record<string, Mat> = DRAWS,
-): StepContext<LdmganHyper> {
-  return {
-    params,
-    nets,
-    hyper,
-    draws: Object.fromEntries(Object.entries(draws).map(([k, v]) => [k, tensor(v)])),
-    state: {},
-    step: 0,
-    rng: new Generator(0),
-    apply: (p, x, opts) => functionalCall(nets[p]!, params[p]!, x, opts),
-  };
-}
+) => stepContext(nets, hyper, params, drawTensors(draws));
 
-const lossOf = (out: LossOutput): Tensor => (out instanceof Tensor ? out : out.loss);
-
-function update(hyper: LdmganHyper, name: string) {
-  const u = ldmgan
-    .phases(hyper)
-    .flatMap((p) => p.updates)
-    .find((x) => x.name === name);
-  if (u === undefined) throw new Error(`no update ${name}`);
-  return u;
-}
+const update = (hyper: LdmganHyper, name: string) => findUpdate(ldmgan, hyper, name);
 
 /** Loss and flat gradients of one update with respect to EVERY player. */
 function gradAll(hyper: LdmganHyper, name: string) {
@@ -304,25 +259,14 @@ describe('ldmgan: gradient routing', () => {
 
 const TINY_SET = { batchSize: 4, latentDim: 2, 'net.hidden': 3, 'net.layers': 1 };
 
-function snapshot(t: GanTrainer<LdmganHyper>): Record<string, number[]> {
-  const out: Record<string, number[]> = {};
-  for (const [p, tree] of Object.entries(t.params()))
-    out[p] = flattenTree(tree).flatMap(([, x]) => Array.from(x.dataSync()));
-  return out;
-}
-const stepCounts = (t: GanTrainer<LdmganHyper>) =>
-  Object.fromEntries(Object.entries(t.optimizers).map(([p, o]) => [p, o.stepCount]));
-const lossValues = (l: Record<string, Tensor>) =>
-  Object.fromEntries(Object.entries(l).map(([k, v]) => [k, v.dataSync()[0]!]));
-
 describe('ldmgan: trainer', async () => {
   const ring = await loadDataSource('ring');
 
   it('one iteration steps D, E and G once each', () => {
     const t = new GanTrainer({ objective: ldmgan, data: ring, seed: 3, set: TINY_SET });
-    const before = snapshot(t);
+    const before = flatParams(t);
     const losses = t.step();
-    const after = snapshot(t);
+    const after = flatParams(t);
     for (const p of ['G', 'E', 'D']) expect(after[p]).not.toEqual(before[p]);
     expect(stepCounts(t)).toEqual({ G: 1, E: 1, D: 1 });
     expect(Object.keys(losses).sort()).toEqual([
@@ -378,24 +322,13 @@ describe('ldmgan: trainer', async () => {
 
   it('resuming from a checkpoint after iteration 2 continues bit for bit', async () => {
     const a = new GanTrainer({ objective: ldmgan, data: ring, seed: 6 });
-    for (let i = 0; i < 2; i++) disposeLosses(a.step());
+    await stepRows(a, 2);
     const bytes = await a.checkpoint();
-    const la: Record<string, number>[] = [];
-    for (let i = 0; i < 2; i++) {
-      const l = a.step();
-      la.push(lossValues(l));
-      disposeLosses(l);
-    }
+    const la = await stepRows(a, 2);
     const b = new GanTrainer({ objective: ldmgan, data: ring, seed: 6 });
     b.restore(bytes);
-    const lb: Record<string, number>[] = [];
-    for (let i = 0; i < 2; i++) {
-      const l = b.step();
-      lb.push(lossValues(l));
-      disposeLosses(l);
-    }
-    expect(lb).toEqual(la);
-    expect(snapshot(b)).toEqual(snapshot(a));
+    expect(await stepRows(b, 2)).toEqual(la);
+    expect(flatParams(b)).toEqual(flatParams(a));
     a.dispose();
     b.dispose();
   });

@@ -5,62 +5,29 @@ import { describe, expect, it } from 'vitest';
 import { valueAndGrad } from '../../src/autograd/transforms.js';
 import { resolveHyper } from '../../src/gan/config.js';
 import { loadDataSource } from '../../src/gan/data.js';
-import type { LossOutput, Objective, StepContext } from '../../src/gan/objective.js';
-import { type LsganHyper, lsgan } from '../../src/gan/objectives/lsgan.js';
-import { disposeLosses, GanTrainer } from '../../src/gan/trainer.js';
-import { functionalCall, type Module } from '../../src/nn/module.js';
-import { Generator } from '../../src/random/generator.js';
-import { tensor } from '../../src/tensor/ops/convert.js';
-import { Tensor } from '../../src/tensor/tensor.js';
+import { lsgan } from '../../src/gan/objectives/lsgan.js';
+import { GanTrainer } from '../../src/gan/trainer.js';
+import type { Tensor } from '../../src/tensor/tensor.js';
 import { flattenTree, type ParamTree } from '../../src/tensor/tree.js';
-import { runSteps, snapshot } from './registry-helpers.js';
+import {
+  dJs,
+  expectFiniteRows,
+  expectPhaseMovesOnly,
+  gJs,
+  linearFixture,
+  lossOf,
+  mean,
+  real,
+  runAndCheckResume,
+  stepRows,
+  Wd,
+  z,
+} from './reference.js';
 
-const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 // Linear nets (net.layers = 0): G z(1) -> x(2) = Wg z + bg; D(x) = Wd . x + bd (raw output).
-const Wg = [[0.7], [-1.2]];
-const bg = [0.1, 0.4];
-const Wd = [[0.9, -0.6]];
-const bd = [-0.3];
-const real = [
-  [1.5, 0.2],
-  [-0.4, 2.0],
-  [0.3, -1.1],
-];
-const z = [[0.5], [-1.0], [2.0]];
-const gJs = (zi: number[]) => [Wg[0]![0]! * zi[0]! + bg[0]!, Wg[1]![0]! * zi[0]! + bg[1]!];
-const dJs = (x: number[]) => Wd[0]![0]! * x[0]! + Wd[0]![1]! * x[1]! + bd[0]!;
 const SMALL = { batchSize: 16, latentDim: 4, 'net.hidden': 16 };
-const lossOf = (o: LossOutput) => (o instanceof Tensor ? o : o.loss);
-const T = (t: GanTrainer<LsganHyper>) => t as unknown as GanTrainer;
 
-async function fixture(set: Record<string, unknown> = {}) {
-  const data = await loadDataSource('ring');
-  const t = new GanTrainer({
-    objective: lsgan,
-    data,
-    seed: 0,
-    set: { latentDim: 1, 'net.layers': 0, batchSize: 3, ...set },
-  });
-  t.nets.G!.setParameters({ '0': { weight: tensor(Wg), bias: tensor(bg) } });
-  t.nets.D!.setParameters({ '0': { weight: tensor(Wd), bias: tensor(bd) } });
-  const draws = { real: tensor(real), z: tensor(z) };
-  const ctx = (params: Record<string, ParamTree>): StepContext<LsganHyper> => ({
-    params,
-    nets: t.nets,
-    hyper: t.hyper,
-    draws,
-    state: {},
-    step: 0,
-    rng: new Generator(0),
-    apply: (p, x, o) => functionalCall(t.nets[p] as Module, params[p]!, x, o),
-  });
-  const update = (name: string) =>
-    t.objective
-      .phases(t.hyper)
-      .flatMap((p) => p.updates)
-      .find((u) => u.name === name)!;
-  return { t, ctx, update };
-}
+const fixture = (set: Record<string, unknown> = {}) => linearFixture(lsgan, { batchSize: 3, ...set });
 
 describe('lsgan objective (Mao et al. 2017)', () => {
   for (const [coding, a, b, c] of [
@@ -95,18 +62,7 @@ describe('lsgan objective (Mao et al. 2017)', () => {
       [1, 'D', 'G'],
       [2, 'G', 'D'],
     ] as const) {
-      const cut: Objective<LsganHyper> = { ...lsgan, phases: (h) => lsgan.phases(h).slice(k - 1, k) };
-      const tt = new GanTrainer({ objective: cut, data, seed: 2, set: SMALL });
-      const before = await snapshot(T(tt));
-      disposeLosses(tt.step());
-      const after = await snapshot(T(tt));
-      const changed = (p: string) =>
-        [...before].some(([n, v]) => n.startsWith(`${p}.`) && after.get(n)!.some((x, i) => x !== v[i]));
-      expect(changed(moved)).toBe(true);
-      expect(changed(still)).toBe(false);
-      expect(tt.optimizers[moved]!.stepCount).toBe(1);
-      expect(tt.optimizers[still]!.stepCount).toBe(0);
-      tt.dispose();
+      await expectPhaseMovesOnly({ objective: lsgan, data: data, seed: 2, set: SMALL }, k, moved, still);
     }
   });
 
@@ -114,21 +70,10 @@ describe('lsgan objective (Mao et al. 2017)', () => {
     const data = await loadDataSource('ring');
     for (const coding of ['0-1', '-1-1-0']) {
       const t = new GanTrainer({ objective: lsgan, data, seed: 1, set: { ...SMALL, coding } });
-      const rows = await runSteps(T(t), 3);
-      for (const row of rows) for (const v of Object.values(row)) expect(Number.isFinite(v)).toBe(true);
+      expectFiniteRows(await stepRows(t, 3));
       t.dispose();
     }
-    const setup = { objective: lsgan, data, seed: 5, set: SMALL };
-    const a = new GanTrainer(setup);
-    await runSteps(T(a), 2);
-    const bytes = await a.checkpoint();
-    const tail = await runSteps(T(a), 2);
-    const b = new GanTrainer(setup);
-    b.restore(bytes);
-    expect(await runSteps(T(b), 2)).toEqual(tail);
-    expect(await snapshot(T(b))).toEqual(await snapshot(T(a)));
-    a.dispose();
-    b.dispose();
+    await runAndCheckResume({ objective: lsgan, data, seed: 5, set: SMALL });
   });
 
   it('defaults: the official mixture-of-Gaussians script for vectors, Adam 2e-4 (beta1 0.5) for images; coding 0-1', () => {

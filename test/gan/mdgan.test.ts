@@ -5,16 +5,37 @@ import { describe, expect, it } from 'vitest';
 import { valueAndGrad } from '../../src/autograd/transforms.js';
 import { resolveHyper } from '../../src/gan/config.js';
 import { loadDataSource } from '../../src/gan/data.js';
-import type { DataInfo, LossOutput, Objective, StepContext } from '../../src/gan/objective.js';
+import type { DataInfo } from '../../src/gan/objective.js';
 import { type MdganHyper, mdgan } from '../../src/gan/objectives/mdgan.js';
 import { disposeLosses, GanTrainer } from '../../src/gan/trainer.js';
 import { BatchNormBase } from '../../src/nn/layers.js';
-import { functionalCall, type Module } from '../../src/nn/module.js';
+import type { Module } from '../../src/nn/module.js';
 import { Generator } from '../../src/random/generator.js';
 import { tidy } from '../../src/tensor/engine.js';
 import { tensor } from '../../src/tensor/ops/convert.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { flattenTree, type ParamTree } from '../../src/tensor/tree.js';
+import {
+  affine,
+  changedPlayers,
+  expectNear,
+  findUpdate,
+  isZero,
+  lossOf,
+  type Mat,
+  mean,
+  type Net,
+  netForward,
+  netTree,
+  nonZero,
+  num,
+  phasesOnly,
+  relu,
+  snapshotPlayers,
+  softplus,
+  sqDist,
+  stepContext,
+} from './reference.js';
 
 const RING: DataInfo = { shape: [2], kind: 'vector' };
 const LAMBDA = 0.6;
@@ -22,25 +43,6 @@ const EPS = 1e-5; // BatchNorm's default
 const MOMENTUM = 0.1;
 
 // ------------------------------------------------------------------ plain-JS reference
-
-type Mat = number[][];
-const softplus = (u: number) => Math.log1p(Math.exp(u));
-const relu = (u: number) => Math.max(u, 0);
-const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
-const sqDist = (a: number[], b: number[]) => a.reduce((s, ai, k) => s + (ai - b[k]!) ** 2, 0);
-const affine = (W: Mat, b: number[], h: number[]) => W.map((row, o) => row.reduce((s, w, k) => s + w * h[k]!, b[o]!));
-
-interface Net {
-  W0: Mat;
-  b0: number[];
-  W1: Mat;
-  b1: number[];
-}
-const twoLayerJs = (n: Net, x: number[]) => affine(n.W1, n.b1, affine(n.W0, n.b0, x).map(relu));
-const tree = (n: Net): ParamTree => ({
-  '0': { weight: tensor(n.W0), bias: tensor(n.b0) },
-  '2': { weight: tensor(n.W1), bias: tensor(n.b1) },
-});
 
 // G: z(1) -> Linear (no bias) -> BatchNorm(2) -> ReLU -> Linear -> x(2).
 const G = {
@@ -101,14 +103,14 @@ function gBatch(zs: Mat) {
 }
 
 function reference() {
-  const enc = gBatch(REAL.map((x) => twoLayerJs(E, x)));
+  const enc = gBatch(REAL.map((x) => netForward(E, x)));
   const prior = gBatch(Z);
   const rec = enc.out;
   const recon = mean(REAL.map((x, i) => sqDist(x, rec[i]!)));
-  const l1Real = REAL.map((x) => twoLayerJs(D1, x)[0]!);
-  const l1Rec = rec.map((r) => twoLayerJs(D1, r)[0]!);
-  const l2Rec = rec.map((r) => twoLayerJs(D2, r)[0]!);
-  const l2Fake = prior.out.map((r) => twoLayerJs(D2, r)[0]!);
+  const l1Real = REAL.map((x) => netForward(D1, x)[0]!);
+  const l1Rec = rec.map((r) => netForward(D1, r)[0]!);
+  const l2Rec = rec.map((r) => netForward(D2, r)[0]!);
+  const l2Fake = prior.out.map((r) => netForward(D2, r)[0]!);
   const adv = LAMBDA * mean(l1Rec.map((l) => softplus(-l))); // -lambda log D1(G(E(x)))
   return {
     D1: mean(l1Real.map((l) => softplus(-l))) + mean(l1Rec.map(softplus)),
@@ -135,40 +137,20 @@ function fixtureNets(h: MdganHyper): Record<string, Module> {
     '1': { weight: tensor(G.gamma), bias: tensor(G.beta) },
     '3': { weight: tensor(G.W1), bias: tensor(G.b1) },
   });
-  nets.E!.setParameters(tree(E));
-  nets.D1!.setParameters(tree(D1));
-  nets.D2!.setParameters(tree(D2));
+  nets.E!.setParameters(netTree(E));
+  nets.D1!.setParameters(netTree(D1));
+  nets.D2!.setParameters(netTree(D2));
   return nets;
 }
 
-const lossOf = (out: LossOutput): Tensor => (out instanceof Tensor ? out : out.loss);
-const num = (t: Tensor) => t.dataSync()[0]!;
-const expectNear = (a: number, e: number) => expect(Math.abs(a - e)).toBeLessThan(1e-5 * (1 + Math.abs(e)));
-const isZero = (v: number[]) => v.every((x) => x === 0);
-const nonZero = (v: number[]) => v.some((x) => x !== 0);
-
 /** One update's loss, logs and gradients with respect to every player (flattened, by path). */
 function evaluate(nets: Record<string, Module>, h: MdganHyper, name: string) {
-  const u = mdgan
-    .phases(h)
-    .flatMap((p) => p.updates)
-    .find((x) => x.name === name);
-  if (u === undefined) throw new Error(`no update ${name}`);
+  const u = findUpdate(mdgan, h, name);
   const all = Object.fromEntries(Object.entries(nets).map(([p, n]) => [p, n.parameters()]));
   return tidy(() => {
     const [[loss, logs], grads] = valueAndGrad(
       (params: Record<string, ParamTree>) => {
-        const ctx: StepContext<MdganHyper> = {
-          params,
-          nets,
-          hyper: h,
-          draws: { real: tensor(REAL), z: tensor(Z) },
-          state: {},
-          step: 0,
-          rng: new Generator(0),
-          apply: (p, x, opts) => functionalCall(nets[p]!, params[p]!, x, opts),
-        };
-        const r = u.loss(ctx);
+        const r = u.loss(stepContext(nets, h, params, { real: tensor(REAL), z: tensor(Z) }));
         return [lossOf(r), r instanceof Tensor ? {} : (r.logs ?? {})] as const;
       },
       { hasAux: true },
@@ -275,36 +257,16 @@ describe('mdgan: fixture (Appendix A, Appendix B batch norm)', () => {
 
 const SMALL = { batchSize: 16, 'net.hidden': 16 };
 
-async function snapshot(t: GanTrainer): Promise<Map<string, Float32Array>> {
-  const out = new Map<string, Float32Array>();
-  for (const p of t.objective.players) {
-    const m = t.nets[p]!;
-    for (const [k, x] of [...m.namedParameters(), ...m.namedBuffers()])
-      out.set(`${p}.${k}`, Float32Array.from(await x.data()));
-  }
-  return out;
-}
-
-function changed(a: Map<string, Float32Array>, b: Map<string, Float32Array>): string[] {
-  const out = new Set<string>();
-  for (const [k, v] of a) if (v.some((x, i) => !Object.is(x, b.get(k)![i]))) out.add(k.split('.')[0]!);
-  return [...out].sort();
-}
-
-function prefix(o: Objective<MdganHyper>, k: number): Objective<MdganHyper> {
-  return { ...o, phases: (h) => o.phases(h).slice(0, k) };
-}
-
 describe('mdgan: training', () => {
   it('each phase steps exactly its players (G and E together in the manifold step)', async () => {
     const data = await loadDataSource('ring');
     const expected = [['D1'], ['E', 'G'], ['D2'], ['G']];
     let before: Map<string, Float32Array> | undefined;
     for (let k = 0; k <= 4; k++) {
-      const t = new GanTrainer({ objective: prefix(mdgan, k), data, seed: 4, set: SMALL });
+      const t = new GanTrainer({ objective: phasesOnly(mdgan, 0, k), data, seed: 4, set: SMALL });
       disposeLosses(t.step());
-      const snap = await snapshot(t);
-      if (before !== undefined) expect(changed(before, snap)).toEqual(expected[k - 1]);
+      const snap = await snapshotPlayers(t);
+      if (before !== undefined) expect(changedPlayers(before, snap)).toEqual(expected[k - 1]);
       before = snap;
       if (k === 4) {
         expect(mdgan.players.map((p) => t.optimizers[p]!.stepCount)).toEqual([2, 1, 1, 1]);
@@ -342,12 +304,12 @@ describe('mdgan: training', () => {
       for (const v of Object.values(l)) expect(Number.isFinite((await v.data())[0])).toBe(true);
       disposeLosses(l);
     }
-    const before = await snapshot(t);
+    const before = await snapshotPlayers(t);
     const s = t.sample(100);
     expect(s.shape).toEqual([100, 2]);
     expect(Array.from(await s.data()).every(Number.isFinite)).toBe(true);
     s.dispose();
-    expect(changed(before, await snapshot(t))).toEqual([]);
+    expect(changedPlayers(before, await snapshotPlayers(t))).toEqual([]);
     t.dispose();
   });
 
@@ -361,9 +323,9 @@ describe('mdgan: training', () => {
     const b = new GanTrainer(setup);
     b.restore(bytes);
     for (let i = 0; i < 2; i++) disposeLosses(b.step());
-    const sa = await snapshot(a);
+    const sa = await snapshotPlayers(a);
     expect([...sa.keys()].some((k) => k.endsWith('running_mean_encoded'))).toBe(true);
-    expect(changed(sa, await snapshot(b))).toEqual([]);
+    expect(changedPlayers(sa, await snapshotPlayers(b))).toEqual([]);
     a.dispose();
     b.dispose();
   });

@@ -6,17 +6,34 @@ import { valueAndGrad } from '../../src/autograd/transforms.js';
 import { TesseraError } from '../../src/errors.js';
 import { loadDataSource } from '../../src/gan/data.js';
 import { mixRbfMmd2 } from '../../src/gan/mmd.js';
-import type { LossOutput, Objective, PhaseContext } from '../../src/gan/objective.js';
+import type { Objective, PhaseContext } from '../../src/gan/objective.js';
 import { type MmdGanHyper, mmdCriticSteps, mmdGan } from '../../src/gan/objectives/mmd-gan.js';
-import { disposeLosses, GanTrainer, type StepLosses } from '../../src/gan/trainer.js';
-import type { Module } from '../../src/nn/module.js';
+import { disposeLosses, GanTrainer } from '../../src/gan/trainer.js';
 import { tensor } from '../../src/tensor/ops/convert.js';
-import { Tensor } from '../../src/tensor/tensor.js';
+import type { Tensor } from '../../src/tensor/tensor.js';
 import { flattenTree, type ParamTree } from '../../src/tensor/tree.js';
+import {
+  affine,
+  bdec,
+  be,
+  bg,
+  expectStepMovesOnly,
+  findUpdate,
+  linearTree,
+  lossOf,
+  lossValues,
+  type Mat,
+  mean,
+  paramArrays,
+  phasesOnly,
+  real,
+  stepRows,
+  Wdec,
+  We,
+  Wg,
+  z,
+} from './reference.js';
 
-type Mat = number[][];
-const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
-const lin = (W: Mat, b: number[], x: number[]) => W.map((row, o) => row.reduce((s, w, k) => s + w * x[k]!, b[o]!));
 const SIGMAS = [1, 2, 4, 8, 16];
 const kern = (a: number[], b: number[]) => {
   const d = a.reduce((s, ai, k) => s + (ai - b[k]!) ** 2, 0);
@@ -29,41 +46,16 @@ const oneSidedJs = (X: Mat, Y: Mat) =>
 const mseJs = (A: Mat, B: Mat) => mean(A.flatMap((a, i) => a.map((v, k) => (v - B[i]![k]!) ** 2)));
 
 // Linear nets (net.layers = 0, codeDim 2, latentDim 1): G z -> x, encoder D x -> code, decoder Dec code -> x.
-const Wg = [[0.7], [-1.2]];
-const bg = [0.1, 0.4];
-const We = [
-  [0.9, -0.6],
-  [0.3, 0.8],
-];
-const be = [-0.3, 0.2];
-const Wdec = [
-  [0.5, -0.4],
-  [1.1, 0.2],
-];
-const bdec = [0.05, -0.1];
-const real = [
-  [1.5, 0.2],
-  [-0.4, 2.0],
-  [0.3, -1.1],
-];
-const z = [[0.5], [-1.0], [2.0]];
-const lossOf = (out: LossOutput) => (out instanceof Tensor ? out : out.loss);
-const values = (l: StepLosses) => Object.fromEntries(Object.entries(l).map(([k, v]) => [k, v.dataSync()[0]!]));
-const snap = (m: Module) => m.namedParameters().map(([, x]) => Array.from(x.dataSync()));
 const SMALL = { batchSize: 16, warmupCriticSteps: 2, criticSteps: 1, warmupIterations: 1 };
 
 async function fixture() {
   const data = await loadDataSource('ring');
   const t = new GanTrainer({ objective: mmdGan, data, seed: 0, set: { latentDim: 1, codeDim: 2, 'net.layers': 0 } });
-  t.nets.G!.setParameters({ '0': { weight: tensor(Wg), bias: tensor(bg) } });
-  t.nets.D!.setParameters({ '0': { weight: tensor(We), bias: tensor(be) } });
-  t.nets.Dec!.setParameters({ '0': { weight: tensor(Wdec), bias: tensor(bdec) } });
+  t.nets.G!.setParameters(linearTree(Wg, bg));
+  t.nets.D!.setParameters(linearTree(We, be));
+  t.nets.Dec!.setParameters(linearTree(Wdec, bdec));
   const draws = { real: tensor(real), z: tensor(z) };
-  const update = (name: string) =>
-    mmdGan
-      .phases(t.hyper)
-      .flatMap((p) => p.updates)
-      .find((u) => u.name === name)!;
+  const update = (name: string) => findUpdate(mmdGan, t.hyper, name);
   const loss = (name: string, params: Record<string, ParamTree> = t.params()) =>
     update(name).loss(t.context(draws, params));
   return { t, loss };
@@ -85,17 +77,17 @@ describe('MMD-GAN objective (Li et al. 2017)', () => {
 
   it('D loss = -(sqrt MMD^2 + 16 r - 8 AE_x - 8 AE_y) and G loss = sqrt MMD^2 + 16 r, by hand', async () => {
     const { t, loss } = await fixture();
-    const fake = z.map((zi) => lin(Wg, bg, zi));
-    const fx = real.map((x) => lin(We, be, x));
-    const fy = fake.map((y) => lin(We, be, y));
+    const fake = z.map((zi) => affine(Wg, bg, zi));
+    const fx = real.map((x) => affine(We, be, x));
+    const fy = fake.map((y) => affine(We, be, y));
     const mmd = Math.sqrt(Math.max(mmd2Js(fx, fy), 0));
     const r = oneSidedJs(fx, fy);
     const aeX = mseJs(
-      fx.map((c) => lin(Wdec, bdec, c)),
+      fx.map((c) => affine(Wdec, bdec, c)),
       real,
     );
     const aeY = mseJs(
-      fy.map((c) => lin(Wdec, bdec, c)),
+      fy.map((c) => affine(Wdec, bdec, c)),
       fake,
     );
     expect(r).toBeLessThan(0); // the fixture exercises the one-sided term
@@ -133,18 +125,13 @@ describe('MMD-GAN objective (Li et al. 2017)', () => {
       [0, ['D', 'Dec'], ['G']],
       [1, ['G'], ['D', 'Dec']],
     ] as const) {
-      const cut: Objective<MmdGanHyper> = { ...mmdGan, phases: (h) => mmdGan.phases(h).slice(k, k + 1) };
-      const t = new GanTrainer({ objective: cut, data, seed: 2, set: { ...SMALL, warmupCriticSteps: 1 } });
-      const before = Object.fromEntries(mmdGan.players.map((p) => [p, snap(t.nets[p]!)]));
-      disposeLosses(t.step());
-      for (const p of moved) {
-        expect(snap(t.nets[p]!), p).not.toEqual(before[p]);
-        expect(t.optimizers[p]!.stepCount).toBe(1);
-      }
-      for (const p of still) {
-        expect(snap(t.nets[p]!), p).toEqual(before[p]);
-        expect(t.optimizers[p]!.stepCount).toBe(0);
-      }
+      const t = new GanTrainer({
+        objective: phasesOnly(mmdGan, k, k + 1),
+        data,
+        seed: 2,
+        set: { ...SMALL, warmupCriticSteps: 1 },
+      });
+      expectStepMovesOnly(t, moved, still);
       t.dispose();
     }
   });
@@ -154,28 +141,28 @@ describe('MMD-GAN objective (Li et al. 2017)', () => {
     // D's learning rate 0: after the D phase the encoder holds exactly what the clipping left.
     const cut: Objective<MmdGanHyper> = { ...mmdGan, phases: (h) => mmdGan.phases(h).slice(0, 1) };
     const t = new GanTrainer({ objective: cut, data, seed: 4, set: { ...SMALL, 'optimizers.D.lr': 0 } });
-    const enc0 = snap(t.nets.D!).flat();
+    const enc0 = paramArrays(t.nets.D!).flat();
     expect(enc0.some((v) => Math.abs(v) > 0.01)).toBe(true);
     disposeLosses(t.step());
-    const enc = snap(t.nets.D!).flat();
+    const enc = paramArrays(t.nets.D!).flat();
     expect(enc).toEqual(enc0.map((v) => Math.fround(Math.min(Math.max(v, -0.01), 0.01))));
     expect(
-      snap(t.nets.Dec!)
+      paramArrays(t.nets.Dec!)
         .flat()
         .some((v) => Math.abs(v) > 0.05),
     ).toBe(true);
     // The hook alone, on a context of the trainer's nets: clips D only, never Dec or G.
     const t2 = new GanTrainer({ objective: mmdGan, data, seed: 5 });
-    const dec = snap(t2.nets.Dec!);
-    const g = snap(t2.nets.G!);
+    const dec = paramArrays(t2.nets.Dec!);
+    const g = paramArrays(t2.nets.G!);
     mmdGan.phases(t2.hyper)[0]!.before!({ nets: t2.nets, hyper: t2.hyper } as PhaseContext<MmdGanHyper>);
     expect(
-      snap(t2.nets.D!)
+      paramArrays(t2.nets.D!)
         .flat()
         .every((v) => Math.abs(v) <= Math.fround(0.01)),
     ).toBe(true);
-    expect(snap(t2.nets.Dec!)).toEqual(dec);
-    expect(snap(t2.nets.G!)).toEqual(g);
+    expect(paramArrays(t2.nets.Dec!)).toEqual(dec);
+    expect(paramArrays(t2.nets.G!)).toEqual(g);
     t.dispose();
     t2.dispose();
   });
@@ -203,7 +190,7 @@ describe('MMD-GAN objective (Li et al. 2017)', () => {
     expect(t.hyper.optimizers.D).toEqual({ kind: 'rmsprop', lr: 5e-5 });
     for (let i = 0; i < 3; i++) {
       const l = t.step();
-      for (const [k, v] of Object.entries(values(l))) expect(Number.isFinite(v), k).toBe(true);
+      for (const [k, v] of Object.entries(lossValues(l))) expect(Number.isFinite(v), k).toBe(true);
       disposeLosses(l);
     }
     expect(t.optimizers.D!.stepCount).toBe(300);
@@ -217,25 +204,14 @@ describe('MMD-GAN objective (Li et al. 2017)', () => {
   it('resuming from a checkpoint after iteration 2 continues bit for bit', async () => {
     const data = await loadDataSource('ring');
     const a = new GanTrainer({ objective: mmdGan, data, seed: 6, set: SMALL });
-    for (let i = 0; i < 2; i++) disposeLosses(a.step());
+    await stepRows(a, 2);
     const bytes = await a.checkpoint();
-    const la = [];
-    for (let i = 0; i < 2; i++) {
-      const l = a.step();
-      la.push(values(l));
-      disposeLosses(l);
-    }
+    const la = await stepRows(a, 2);
     const b = new GanTrainer({ objective: mmdGan, data, seed: 6, set: SMALL });
     b.restore(bytes);
-    const lb = [];
-    for (let i = 0; i < 2; i++) {
-      const l = b.step();
-      lb.push(values(l));
-      disposeLosses(l);
-    }
-    expect(lb).toEqual(la);
+    expect(await stepRows(b, 2)).toEqual(la);
     for (const p of mmdGan.players) {
-      expect(snap(b.nets[p]!)).toEqual(snap(a.nets[p]!));
+      expect(paramArrays(b.nets[p]!)).toEqual(paramArrays(a.nets[p]!));
       expect(b.optimizers[p]!.stepCount).toBe(a.optimizers[p]!.stepCount);
     }
     a.dispose();

@@ -4,31 +4,18 @@ import '../../src/index.js'; // registers the CPU backend
 import { describe, expect, it } from 'vitest';
 import { valueAndGrad } from '../../src/autograd/transforms.js';
 import { loadDataSource } from '../../src/gan/data.js';
-import type { LossOutput, PhaseContext } from '../../src/gan/objective.js';
+import type { PhaseContext } from '../../src/gan/objective.js';
 import { type PacganHyper, pacgan } from '../../src/gan/objectives/pacgan.js';
 import { FIXED_SET, pack, packedInfo, resamplePacks } from '../../src/gan/pack.js';
 import { disposeLosses, GanTrainer } from '../../src/gan/trainer.js';
 import type { Module } from '../../src/nn/module.js';
 import { Generator } from '../../src/random/generator.js';
 import { tensor } from '../../src/tensor/ops/convert.js';
-import { Tensor } from '../../src/tensor/tensor.js';
+import type { Tensor } from '../../src/tensor/tensor.js';
 import { flattenTree, type ParamTree } from '../../src/tensor/tree.js';
+import { bg, findUpdate, lossOf, mean, paramArrays, resumeAgainstFull, softplus, stepRows, Wg } from './reference.js';
 
-const softplus = (u: number) => Math.log1p(Math.exp(u));
-const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
-const lossOf = (out: LossOutput) => (out instanceof Tensor ? out : out.loss);
 const TINY = { batchSize: 16, latentDim: 4, 'net.hidden': 16, 'maxout.units': 8, 'maxout.pieces': 3 };
-
-async function runSteps(t: GanTrainer, n: number): Promise<Record<string, number>[]> {
-  const rows: Record<string, number>[] = [];
-  for (let i = 0; i < n; i++) {
-    const l = t.step();
-    rows.push(Object.fromEntries(Object.entries(l).map(([k, v]) => [k, v.dataSync()[0]!])));
-    disposeLosses(l);
-  }
-  return rows;
-}
-const snap = (m: Module) => m.namedParameters().map(([, x]) => Array.from(x.dataSync()));
 
 describe('packing helpers (Lin et al. 2018, section 3)', () => {
   it('vectors: m parts [n, d] -> [n, m d], row i = the i-th row of each part in order', async () => {
@@ -98,8 +85,6 @@ describe('packing helpers (Lin et al. 2018, section 3)', () => {
 });
 
 // Fixture: m = 2, G linear z(1) -> x(2) (net.layers 0), D one maxout unit of 2 pieces on x(4) then a linear logit.
-const Wg = [[0.7], [-1.2]];
-const bg = [0.1, 0.4];
 const A = [
   [0.5, -0.3, 0.2, 0.8],
   [-0.6, 0.4, 0.9, -0.1],
@@ -134,11 +119,7 @@ async function fixture() {
     '1': { weight: tensor([[v]]), bias: tensor([bv]) },
   });
   const draws = { real: tensor(realPacksJs), z0: tensor(z0), z1: tensor(z1) };
-  const update = (name: string) =>
-    t.objective
-      .phases(t.hyper)
-      .flatMap((p) => p.updates)
-      .find((u) => u.name === name)!;
+  const update = (name: string) => findUpdate(t.objective, t.hyper, name);
   return { t, draws, update };
 }
 
@@ -167,11 +148,11 @@ describe('PacGAN objective', () => {
     t.dispose();
     const tt = new GanTrainer({ objective: pacgan, data: await loadDataSource('ring'), seed: 2, set: TINY });
     expect(tt.objective.phases(tt.hyper)).toHaveLength(1);
-    const before = { G: snap(tt.nets.G!), D: snap(tt.nets.D!) };
-    const rows = await runSteps(tt, 3);
+    const before = { G: paramArrays(tt.nets.G!), D: paramArrays(tt.nets.D!) };
+    const rows = await stepRows(tt, 3);
     for (const row of rows) for (const x of Object.values(row)) expect(Number.isFinite(x)).toBe(true);
-    expect(snap(tt.nets.G!)).not.toEqual(before.G);
-    expect(snap(tt.nets.D!)).not.toEqual(before.D);
+    expect(paramArrays(tt.nets.G!)).not.toEqual(before.G);
+    expect(paramArrays(tt.nets.D!)).not.toEqual(before.D);
     expect([tt.optimizers.G!.stepCount, tt.optimizers.D!.stepCount]).toEqual([3, 3]);
     tt.dispose();
   });
@@ -212,20 +193,12 @@ describe('PacGAN objective', () => {
   it('resumes bit for bit (parameters, BatchNorm statistics, fixed set) from a checkpoint after step 2', async () => {
     const data = await loadDataSource('ring');
     const make = () => new GanTrainer({ objective: pacgan, data, seed: 3, set: { ...TINY, fixedSetSize: 500 } });
-    const full = make();
-    const fullRows = await runSteps(full, 4);
-    const a = make();
-    await runSteps(a, 2);
-    const bytes = await a.checkpoint();
-    a.dispose();
-    const b = make();
-    b.restore(bytes);
-    expect(await runSteps(b, 2)).toEqual(fullRows.slice(2));
+    const { full, resumed: b } = await resumeAgainstFull(make);
     for (const p of ['G', 'D']) {
       expect(b.nets[p]!.namedBuffers().map(([, x]) => Array.from(x.dataSync()))).toEqual(
         full.nets[p]!.namedBuffers().map(([, x]) => Array.from(x.dataSync())),
       );
-      expect(snap(b.nets[p]!)).toEqual(snap(full.nets[p]!));
+      expect(paramArrays(b.nets[p]!)).toEqual(paramArrays(full.nets[p]!));
     }
     expect(Array.from(b.state[FIXED_SET]!.dataSync())).toEqual(Array.from(full.state[FIXED_SET]!.dataSync()));
     full.dispose();

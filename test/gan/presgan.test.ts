@@ -8,7 +8,7 @@ import { TesseraError } from '../../src/errors.js';
 import { resolveHyper } from '../../src/gan/config.js';
 import { type DataSource, loadDataSource } from '../../src/gan/data.js';
 import { presganPosteriorSamples } from '../../src/gan/entropy.js';
-import type { DataInfo, LossOutput, Objective, StepContext } from '../../src/gan/objective.js';
+import type { DataInfo, Objective, StepContext } from '../../src/gan/objective.js';
 import { type PresganHyper, presgan, rhoFromSigma, sigmaFromRho } from '../../src/gan/objectives/presgan.js';
 import { disposeLosses, GanTrainer } from '../../src/gan/trainer.js';
 import { functionalCall, type Module } from '../../src/nn/module.js';
@@ -17,18 +17,12 @@ import { tidy } from '../../src/tensor/engine.js';
 import { tensor } from '../../src/tensor/ops/convert.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { flattenTree, type ParamTree } from '../../src/tensor/tree.js';
+import { type Layer, lossOf, type Mat, mean, resumeAgainstFull, softplus, stepRows } from './reference.js';
 
 const RING: DataInfo = { shape: [2], kind: 'vector' };
-type Mat = number[][];
-const softplus = (u: number) => Math.log1p(Math.exp(u));
-const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 
 // ------------------------------------------------------------------ fixture: tanh MLPs 2 -> 3 -> 2 and 2 -> 3 -> 1
 
-interface Layer {
-  W: Mat;
-  b: number[];
-}
 function mlpJs(layers: Layer[], x: number[]): number[] {
   let h = x;
   layers.forEach((l, i) => {
@@ -120,7 +114,6 @@ function fixtureContext(
     apply: (p, x, opts) => functionalCall(nets[p]!, params[p]!, x, opts),
   };
 }
-const lossOf = (out: LossOutput): Tensor => (out instanceof Tensor ? out : out.loss);
 const update = (h: PresganHyper, name: string) =>
   presgan
     .phases(h)
@@ -411,20 +404,10 @@ describe('presgan: sigma', () => {
 });
 
 describe('presgan: training on the ring', () => {
-  const steps = async (t: GanTrainer, n: number) => {
-    const rows: Record<string, number>[] = [];
-    for (let i = 0; i < n; i++) {
-      const l = t.step();
-      rows.push(Object.fromEntries(Object.entries(l).map(([k, v]) => [k, v.dataSync()[0]!])));
-      disposeLosses(l);
-    }
-    return rows;
-  };
-
   it('3 steps with the defaults give finite losses; the step size adapts and is carried as state', async () => {
     const t = new GanTrainer({ objective: presgan, data: await loadDataSource('ring'), seed: 1 });
     const h0 = t.state.stepSize!.dataSync()[0]!;
-    const rows = await steps(t, 3);
+    const rows = await stepRows(t, 3);
     for (const row of rows) {
       for (const k of ['D', 'G', 'G/adversarial', 'G/entropySurrogate', 'G/acceptRate', 'G/stepSize', 'G/sigma'])
         expect(Number.isFinite(row[k]), `${k} = ${row[k]}`).toBe(true);
@@ -439,15 +422,7 @@ describe('presgan: training on the ring', () => {
     it(`checkpoint after step 2, restored into a fresh trainer: bitwise the uninterrupted run (${JSON.stringify(set)})`, async () => {
       const data = await loadDataSource('ring');
       const make = () => new GanTrainer({ objective: presgan, data, seed: 7, set });
-      const full = make();
-      const fullRows = await steps(full, 4);
-      const first = make();
-      await steps(first, 2);
-      const bytes = await first.checkpoint();
-      first.dispose();
-      const resumed = make();
-      resumed.restore(bytes);
-      expect(await steps(resumed, 2)).toEqual(fullRows.slice(2));
+      const { full, resumed } = await resumeAgainstFull(make);
       expect(await values(resumed)).toEqual(await values(full));
       expect(Array.from(resumed.state.stepSize!.dataSync())).toEqual(Array.from(full.state.stepSize!.dataSync()));
       full.dispose();

@@ -6,39 +6,38 @@ import { valueAndGrad } from '../../src/autograd/transforms.js';
 import { TesseraError } from '../../src/errors.js';
 import { resolveHyper } from '../../src/gan/config.js';
 import { loadDataSource } from '../../src/gan/data.js';
-import type { DataInfo, LossOutput, Objective, PhaseContext, StepContext } from '../../src/gan/objective.js';
+import type { DataInfo, PhaseContext } from '../../src/gan/objective.js';
 import { type RegGanHyper, regGan, sharedDraw } from '../../src/gan/objectives/reg-gan.js';
 import { disposeLosses, GanTrainer } from '../../src/gan/trainer.js';
-import { functionalCall, type Module } from '../../src/nn/module.js';
+import type { Module } from '../../src/nn/module.js';
 import { Generator } from '../../src/random/generator.js';
 import { tidy } from '../../src/tensor/engine.js';
 import { tensor } from '../../src/tensor/ops/convert.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { flattenTree, type ParamTree } from '../../src/tensor/tree.js';
+import {
+  changedPlayers,
+  expectNear,
+  findUpdate,
+  isZero,
+  lossOf,
+  type Mat,
+  mean,
+  type Net,
+  netForward,
+  netTree,
+  nonZero,
+  num,
+  phasesOnly,
+  snapshotPlayers,
+  softplus,
+  sqDist,
+  stepContext,
+} from './reference.js';
 
 const RING: DataInfo = { shape: [2], kind: 'vector' };
 
 // ------------------------------------------------------------------ plain-JS reference
-
-type Mat = number[][];
-const softplus = (u: number) => Math.log1p(Math.exp(u));
-const relu = (u: number) => Math.max(u, 0);
-const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
-const sqDist = (a: number[], b: number[]) => a.reduce((s, ai, k) => s + (ai - b[k]!) ** 2, 0);
-const affine = (W: Mat, b: number[], h: number[]) => W.map((row, o) => row.reduce((s, w, k) => s + w * h[k]!, b[o]!));
-/** Linear -> ReLU -> Linear on one example. */
-const twoLayerJs = (n: Net, x: number[]) => affine(n.W1, n.b1, affine(n.W0, n.b0, x).map(relu));
-
-interface Net {
-  W0: Mat;
-  b0: number[];
-  W1: Mat;
-  b1: number[];
-}
-const tree = (n: Net): ParamTree => ({
-  '0': { weight: tensor(n.W0), bias: tensor(n.b0) },
-  '2': { weight: tensor(n.W1), bias: tensor(n.b1) },
-});
 
 // G: z(1) -> 2 -> x(2); D: x(2) -> 2 -> 1; E: x(2) -> 2 -> z(1). Some ReLUs are off on the batch.
 const G: Net = {
@@ -77,10 +76,10 @@ const Z: Mat = [[0.4], [-1.2], [2.0]];
 
 /** The reference losses of Eq. 1 and 2 (s = -1 intended, +1 printed) and D's logistic loss. */
 function reference(h: { lambda1: number; lambda2: number; sign: 'intended' | 'printed' }) {
-  const lReal = REAL.map((x) => twoLayerJs(D, x)[0]!);
-  const lFake = Z.map((z) => twoLayerJs(D, twoLayerJs(G, z))[0]!);
-  const recs = REAL.map((x) => twoLayerJs(G, twoLayerJs(E, x)));
-  const lRec = recs.map((r) => twoLayerJs(D, r)[0]!);
+  const lReal = REAL.map((x) => netForward(D, x)[0]!);
+  const lFake = Z.map((z) => netForward(D, netForward(G, z))[0]!);
+  const recs = REAL.map((x) => netForward(G, netForward(E, x)));
+  const lRec = recs.map((r) => netForward(D, r)[0]!);
   const d = mean(REAL.map((x, i) => sqDist(x, recs[i]!)));
   const logD = mean(lRec.map((l) => -softplus(-l))); // log sigmoid(l)
   const s = h.sign === 'intended' ? -1 : 1;
@@ -112,38 +111,16 @@ const hyper = (extra: Record<string, unknown> = {}): RegGanHyper =>
 
 function fixtureNets(h: RegGanHyper): Record<string, Module> {
   const nets = regGan.build(RING, h, new Generator(5));
-  nets.G!.setParameters(tree(G));
-  nets.D!.setParameters(tree(D));
-  nets.E!.setParameters(tree(E));
+  nets.G!.setParameters(netTree(G));
+  nets.D!.setParameters(netTree(D));
+  nets.E!.setParameters(netTree(E));
   return nets;
 }
 
-function context(nets: Record<string, Module>, h: RegGanHyper, params: Record<string, ParamTree>) {
-  const ctx: StepContext<RegGanHyper> = {
-    params,
-    nets,
-    hyper: h,
-    draws: { real: tensor(REAL), z: tensor(Z) },
-    state: {},
-    step: 0,
-    rng: new Generator(0),
-    apply: (p, x, opts) => functionalCall(nets[p]!, params[p]!, x, opts),
-  };
-  return ctx;
-}
+const context = (nets: Record<string, Module>, h: RegGanHyper, params: Record<string, ParamTree>) =>
+  stepContext(nets, h, params, { real: tensor(REAL), z: tensor(Z) });
 
-const lossOf = (out: LossOutput): Tensor => (out instanceof Tensor ? out : out.loss);
-const num = (t: Tensor) => t.dataSync()[0]!;
-const expectNear = (a: number, e: number) => expect(Math.abs(a - e)).toBeLessThan(1e-5 * (1 + Math.abs(e)));
-
-function update(h: RegGanHyper, name: string) {
-  const u = regGan
-    .phases(h)
-    .flatMap((p) => p.updates)
-    .find((x) => x.name === name);
-  if (u === undefined) throw new Error(`no update ${name}`);
-  return u;
-}
+const update = (h: RegGanHyper, name: string) => findUpdate(regGan, h, name);
 
 /** One update's loss, logs and gradients with respect to every player. */
 function evaluate(h: RegGanHyper, name: string) {
@@ -167,9 +144,6 @@ function evaluate(h: RegGanHyper, name: string) {
   for (const n of Object.values(nets)) n.dispose();
   return out;
 }
-
-const isZero = (v: number[]) => v.every((x) => x === 0);
-const nonZero = (v: number[]) => v.some((x) => x !== 0);
 
 // ------------------------------------------------------------------ tests
 
@@ -217,28 +191,6 @@ describe('reg-gan: fixture losses (Eq. 1 and 2)', () => {
 
 const SMALL = { batchSize: 16, 'net.hidden': 16 };
 
-async function snapshot(t: GanTrainer): Promise<Map<string, Float32Array>> {
-  const out = new Map<string, Float32Array>();
-  for (const p of t.objective.players) {
-    const m = t.nets[p]!;
-    for (const [k, x] of [...m.namedParameters(), ...m.namedBuffers()])
-      out.set(`${p}.${k}`, Float32Array.from(await x.data()));
-  }
-  return out;
-}
-
-/** Players whose tensors differ between two snapshots. */
-function changed(a: Map<string, Float32Array>, b: Map<string, Float32Array>): string[] {
-  const out = new Set<string>();
-  for (const [k, v] of a) if (v.some((x, i) => !Object.is(x, b.get(k)![i]))) out.add(k.split('.')[0]!);
-  return [...out].sort();
-}
-
-/** The objective cut to its first `k` phases. */
-function prefix<H extends RegGanHyper>(o: Objective<H>, k: number): Objective<H> {
-  return { ...o, phases: (h) => o.phases(h).slice(0, k) };
-}
-
 describe('reg-gan: training', () => {
   for (const batch of ['shared', 'fresh'] as const) {
     it(`each phase steps exactly its players (batch: ${batch})`, async () => {
@@ -247,10 +199,10 @@ describe('reg-gan: training', () => {
       const expected = [['D'], ['G'], ['E']];
       let before: Map<string, Float32Array> | undefined;
       for (let k = 0; k <= 3; k++) {
-        const t = new GanTrainer({ objective: prefix(regGan, k), data, seed: 4, set });
+        const t = new GanTrainer({ objective: phasesOnly(regGan, 0, k), data, seed: 4, set });
         disposeLosses(t.step());
-        const snap = await snapshot(t);
-        if (before !== undefined) expect(changed(before, snap)).toEqual(expected[k - 1]);
+        const snap = await snapshotPlayers(t);
+        if (before !== undefined) expect(changedPlayers(before, snap)).toEqual(expected[k - 1]);
         before = snap;
         if (k === 3) expect(regGan.players.map((p) => t.optimizers[p]!.stepCount)).toEqual([1, 1, 1]);
         t.dispose();
@@ -287,9 +239,9 @@ describe('reg-gan: training', () => {
     b.restore(bytes);
     expect(b.stepCount).toBe(2);
     for (let i = 0; i < 2; i++) disposeLosses(b.step());
-    const sa = await snapshot(a);
-    const sb = await snapshot(b);
-    expect(changed(sa, sb)).toEqual([]);
+    const sa = await snapshotPlayers(a);
+    const sb = await snapshotPlayers(b);
+    expect(changedPlayers(sa, sb)).toEqual([]);
     a.dispose();
     b.dispose();
   });

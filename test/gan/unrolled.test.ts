@@ -4,7 +4,7 @@ import '../../src/index.js'; // registers the CPU backend
 import { describe, expect, it } from 'vitest';
 import { grad, valueAndGrad } from '../../src/autograd/transforms.js';
 import { loadDataSource } from '../../src/gan/data.js';
-import type { LossOutput, OptimizerView, StepContext } from '../../src/gan/objective.js';
+import type { OptimizerView, StepContext } from '../../src/gan/objective.js';
 import { type UnrolledHyper, unrolled, unrolledGeneratorLoss } from '../../src/gan/objectives/unrolled.js';
 import { disposeLosses, GanTrainer } from '../../src/gan/trainer.js';
 import { unrollOptimizer } from '../../src/gan/unroll.js';
@@ -14,32 +14,19 @@ import { Adam } from '../../src/optim/optimizers.js';
 import { Generator } from '../../src/random/generator.js';
 import { tidy } from '../../src/tensor/engine.js';
 import { tensor } from '../../src/tensor/ops/convert.js';
-import { Tensor } from '../../src/tensor/tensor.js';
+import type { Tensor } from '../../src/tensor/tensor.js';
 import { flattenTree, mapTree, type ParamTree } from '../../src/tensor/tree.js';
-
-const softplus = (u: number) => Math.log1p(Math.exp(u));
-const sig = (u: number) => 1 / (1 + Math.exp(-u));
-const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
-const lossOf = (out: LossOutput) => (out instanceof Tensor ? out : out.loss);
+import { bg, findUpdate, gJs, lossOf, mean, real, sigmoid, softplus, Wg, z } from './reference.js';
 
 // Linear nets (net.layers = 0): G z(1) -> x(2) = Wg z + bg; D x(2) -> logit = w . x + b.
-const Wg = [[0.7], [-1.2]];
-const bg = [0.1, 0.4];
 const Wd = [0.9, -0.6];
 const bd = -0.3;
-const real = [
-  [1.5, 0.2],
-  [-0.4, 2.0],
-  [0.3, -1.1],
-];
-const z = [[0.5], [-1.0], [2.0]];
 // D's Adam state before the step: one earlier step with this gradient (t = 1, m = 0.5 g0, v = 0.001 g0^2).
 const g0 = [0.3, -0.2, 0.1]; // dw1, dw2, db
 const LR = 1e-4;
 const B1 = 0.5;
 const B2 = 0.999;
 const EPS = 1e-8;
-const gJs = (zi: number[]) => [Wg[0]![0]! * zi[0]! + bg[0]!, Wg[1]![0]! * zi[0]! + bg[1]!];
 const fake = z.map(gJs);
 
 /** L(theta) = mean softplus(-D(x)) + mean softplus(D(G(z))) and its gradient [dw1, dw2, db], by hand. */
@@ -48,7 +35,7 @@ function dLossJs(th: number[]): { L: number; g: number[] } {
   const L = mean(real.map((x) => softplus(-d(x)))) + mean(fake.map((x) => softplus(d(x))));
   const g = [0, 1, 2].map((k) => {
     const feat = (x: number[]) => (k < 2 ? x[k]! : 1);
-    return mean(real.map((x) => -sig(-d(x)) * feat(x))) + mean(fake.map((x) => sig(d(x)) * feat(x)));
+    return mean(real.map((x) => -sigmoid(-d(x)) * feat(x))) + mean(fake.map((x) => sigmoid(d(x)) * feat(x)));
   });
   return { L, g };
 }
@@ -78,11 +65,7 @@ async function fixture(set: Record<string, unknown> = {}) {
   t.optimizers.D!.step({ '0': { weight: tensor([[g0[0]!, g0[1]!]]), bias: tensor([g0[2]!]) } });
   t.nets.D!.setParameters({ '0': { weight: tensor([Wd]), bias: tensor([bd]) } });
   const draws = { real: tensor(real), z: tensor(z) };
-  const update = (name: string) =>
-    t.objective
-      .phases(t.hyper)
-      .flatMap((p) => p.updates)
-      .find((u) => u.name === name)!;
+  const update = (name: string) => findUpdate(t.objective, t.hyper, name);
   return { t, draws, update };
 }
 

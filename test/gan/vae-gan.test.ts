@@ -8,14 +8,13 @@ import type { LossOutput } from '../../src/gan/objective.js';
 import { discriminatorFeatures, vaeGan, vaeGanBalance } from '../../src/gan/objectives/vae-gan.js';
 import { disposeLosses, GanTrainer } from '../../src/gan/trainer.js';
 import type { Module } from '../../src/nn/module.js';
-import type { Generator } from '../../src/random/generator.js';
 import { tensor } from '../../src/tensor/ops/convert.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { flattenTree, type ParamTree } from '../../src/tensor/tree.js';
+import { fakeImages, mean, sigmoid } from './reference.js';
 
-const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 const sum = (v: number[]) => v.reduce((a, b) => a + b, 0);
-const sig = (u: number) => 1 / (1 + Math.exp(-u));
+
 const HALF_LOG_2PI = 0.5 * Math.log(2 * Math.PI);
 type M = number[][];
 const affine = (W: M, b: number[], x: number[]) => W.map((row, i) => sum(row.map((w, j) => w * x[j]!)) + b[i]!);
@@ -78,8 +77,8 @@ const RECON = mean(
   }),
 );
 const fakeZ = (withRecon: boolean) => [...(withRecon ? codes.map((c) => c.z) : []), ...zPrior.map((z) => z[0]!)];
-const log1mD = (z: number) => Math.log(1 - sig(logit(gen(z))) + LOG_EPS);
-const REAL_COST = mean(real.map((x) => -Math.log(sig(logit(x)) + LOG_EPS)));
+const log1mD = (z: number) => Math.log(1 - sigmoid(logit(gen(z))) + LOG_EPS);
+const REAL_COST = mean(real.map((x) => -Math.log(sigmoid(logit(x)) + LOG_EPS)));
 const fakeCost = (withRecon: boolean) => mean(fakeZ(withRecon).map((z) => -log1mD(z)));
 const ganTerm = (withRecon: boolean) => sum(fakeZ(withRecon).map(log1mD)) / real.length;
 
@@ -287,13 +286,7 @@ describe('vae-gan objective (Larsen et al. 2016)', () => {
 
 describe('vae-gan on image data', () => {
   it('DCGAN D features before the last conv; one step on 28x28 images moves every player, finite losses', async () => {
-    const data = {
-      name: 'fake-images',
-      description: 'uniform noise in [-1, 1], 1x28x28',
-      info: { shape: [1, 28, 28], kind: 'image' as const },
-      sample: (n: number, rng: Generator) => ({ x: rng.uniform([n, 1, 28, 28], -1, 1) }),
-      dispose: () => {},
-    };
+    const data = fakeImages();
     const t = new GanTrainer({
       objective: vaeGan,
       data,

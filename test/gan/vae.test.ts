@@ -8,13 +8,10 @@ import type { LossOutput, StepContext } from '../../src/gan/objective.js';
 import { type VaeHyper, vae } from '../../src/gan/objectives/vae.js';
 import { disposeLosses, GanTrainer } from '../../src/gan/trainer.js';
 import type { Module } from '../../src/nn/module.js';
-import type { Generator } from '../../src/random/generator.js';
 import { tensor } from '../../src/tensor/ops/convert.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { flattenTree, type ParamTree } from '../../src/tensor/tree.js';
-
-const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
-const softplus = (u: number) => Math.log1p(Math.exp(u));
+import { bg, fakeImages, mean, softplus, Wg } from './reference.js';
 
 // Linear nets (net.layers = 0, latent 1): E x(2) -> [mu, log sigma^2] = We x + be; G z -> Wg z + bg.
 const We = [
@@ -22,8 +19,6 @@ const We = [
   [0.2, 0.4],
 ];
 const be = [0.1, -0.6];
-const Wg = [[0.7], [-1.2]];
-const bg = [0.1, 0.4];
 const real = [
   [0.5, 0.2],
   [-0.4, 0.9],
@@ -184,13 +179,7 @@ describe('vae objective (Kingma and Welling 2014)', () => {
 
 describe('vae on image data', () => {
   it('DCGAN decoder: Bernoulli reads its tanh output as the [-1, 1]-scaled mean; a step gives finite losses', async () => {
-    const data = {
-      name: 'fake-images',
-      description: 'uniform noise in [-1, 1], 1x28x28',
-      info: { shape: [1, 28, 28], kind: 'image' as const },
-      sample: (n: number, rng: Generator) => ({ x: rng.uniform([n, 1, 28, 28], -1, 1) }),
-      dispose: () => {},
-    };
+    const data = fakeImages();
     const t = new GanTrainer({
       objective: vae,
       data,

@@ -5,65 +5,42 @@ import { describe, expect, it } from 'vitest';
 import { valueAndGrad } from '../../src/autograd/transforms.js';
 import { TesseraError } from '../../src/errors.js';
 import { loadDataSource } from '../../src/gan/data.js';
-import type { DataInfo, LossOutput, StepContext } from '../../src/gan/objective.js';
+import type { DataInfo } from '../../src/gan/objective.js';
 import { type VeeganHyper, veegan } from '../../src/gan/objectives/veegan.js';
 import { disposeLosses, GanTrainer } from '../../src/gan/trainer.js';
-import { functionalCall, type Module } from '../../src/nn/module.js';
+import type { Module } from '../../src/nn/module.js';
 import { Generator } from '../../src/random/generator.js';
 import { tidy } from '../../src/tensor/engine.js';
 import { tensor } from '../../src/tensor/ops/convert.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { flattenTree, type ParamTree } from '../../src/tensor/tree.js';
+import {
+  drawTensors,
+  findUpdate,
+  flatParams,
+  type Layer,
+  lossOf,
+  lossValues,
+  type Mat,
+  mean,
+  mlpForward,
+  readLayers,
+  rows,
+  softplus,
+  sqDist,
+  stepContext,
+  stepCounts,
+  stepRows,
+  twoLayer,
+} from './reference.js';
 
 const RING: DataInfo = { shape: [2], kind: 'vector' };
 
 // ------------------------------------------------------------------ plain-JS reference
 
-type Mat = number[][];
-interface Layer {
-  W: Mat;
-  b: number[];
-}
-const softplus = (u: number) => Math.log1p(Math.exp(u));
-const relu = (u: number) => Math.max(u, 0);
-const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
-const sqDist = (a: number[], b: number[]) => a.reduce((s, ai, k) => s + (ai - b[k]!) ** 2, 0);
-
-/** A ReLU MLP on one example, layers [in -> h, ..., h -> out], linear output. */
-function mlpJs(layers: Layer[], x: number[]): number[] {
-  let h = x;
-  layers.forEach((l, i) => {
-    const y = l.W.map((row, o) => row.reduce((s, w, k) => s + w * h[k]!, l.b[o]!));
-    h = i < layers.length - 1 ? y.map(relu) : y;
-  });
-  return h;
-}
-
 /** The JS layers and the ParamTree of a Sequential [Linear, ReLU, Linear]. */
-function twoLayer(W0: Mat, b0: number[], W1: Mat, b1: number[]): { js: Layer[]; tree: ParamTree } {
-  return {
-    js: [
-      { W: W0, b: b0 },
-      { W: W1, b: b1 },
-    ],
-    tree: {
-      '0': { weight: tensor(W0), bias: tensor(b0) },
-      '2': { weight: tensor(W1), bias: tensor(b1) },
-    },
-  };
-}
 
 /** JS layers read back from a Sequential's parameter tree. */
-function readLayers(tree: ParamTree): Layer[] {
-  const flat = new Map(flattenTree(tree));
-  const keys = [...new Set([...flat.keys()].map((k) => k.split('.')[0]!))].sort((a, b) => Number(a) - Number(b));
-  return keys.map((k) => ({
-    W: flat.get(`${k}.weight`)!.arraySync() as Mat,
-    b: Array.from(flat.get(`${k}.bias`)!.dataSync()),
-  }));
-}
-
-const rows = (t: Tensor) => t.arraySync() as Mat;
 
 /** Every reference loss of the fixture, from the formulas (spec 2.1-2.2). */
 function referenceLosses(
@@ -80,11 +57,11 @@ function referenceLosses(
   const rec: number[] = [];
   for (let i = 0; i < n; i++) {
     const z = d.z[i]!;
-    const xg = mlpJs(G, [...z, ...d.eps[i]!]);
-    lGen.push(mlpJs(D, [...z, ...xg])[0]!);
-    const zHat = mlpJs(F, d.real[i]!).map((v, k) => v + d.zNoise[i]![k]!);
-    lReal.push(mlpJs(D, [...zHat, ...d.real[i]!])[0]!);
-    rec.push(half * sqDist(z, mlpJs(F, xg)));
+    const xg = mlpForward(G, [...z, ...d.eps[i]!]);
+    lGen.push(mlpForward(D, [...z, ...xg])[0]!);
+    const zHat = mlpForward(F, d.real[i]!).map((v, k) => v + d.zNoise[i]![k]!);
+    lReal.push(mlpForward(D, [...zHat, ...d.real[i]!])[0]!);
+    rec.push(half * sqDist(z, mlpForward(F, xg)));
   }
   return {
     D: mean(lGen.map((l) => softplus(-l))) + mean(lReal.map(softplus)),
@@ -162,35 +139,12 @@ const DRAWS = {
   ],
 };
 
-function fixtureContext(
-  nets: Record<string, Module>,
-  hyper: VeeganHyper,
-  params: Record<string, ParamTree>,
-): StepContext<VeeganHyper> {
-  return {
-    params,
-    nets,
-    hyper,
-    draws: Object.fromEntries(Object.entries(DRAWS).map(([k, v]) => [k, tensor(v)])),
-    state: {},
-    step: 0,
-    rng: new Generator(0),
-    apply: (p, x, opts) => functionalCall(nets[p]!, params[p]!, x, opts),
-  };
-}
+const fixtureContext = (nets: Record<string, Module>, hyper: VeeganHyper, params: Record<string, ParamTree>) =>
+  stepContext(nets, hyper, params, drawTensors(DRAWS));
 
 const FIXED = { G: G.tree, F: F.tree, D: D.tree };
-const lossOf = (out: LossOutput): Tensor => (out instanceof Tensor ? out : out.loss);
 
-/** The update `name` of `hyper`'s schedule. */
-function update(hyper: VeeganHyper, name: string) {
-  const u = veegan
-    .phases(hyper)
-    .flatMap((p) => p.updates)
-    .find((x) => x.name === name);
-  if (u === undefined) throw new Error(`no update ${name}`);
-  return u;
-}
+const update = (hyper: VeeganHyper, name: string) => findUpdate(veegan, hyper, name);
 
 /** loss and gradients of one update with respect to EVERY player. */
 function gradAll(hyper: VeeganHyper, name: string) {
@@ -246,7 +200,7 @@ describe('veegan: fixture losses (hand-computed)', () => {
       const rng = new Generator(5);
       const x = veegan.sample({ nets, hyper: h, state: {}, data: RING }, z, rng);
       const eps = new Generator(5).normal([1, 1]).dataSync()[0]!;
-      const want = mlpJs(readLayers(nets.G!.parameters()), [0.3, -1.2, eps]);
+      const want = mlpForward(readLayers(nets.G!.parameters()), [0.3, -1.2, eps]);
       expect(Array.from(x.dataSync())).toEqual(want.map((v) => expect.closeTo(v, 5)));
     });
   });
@@ -275,26 +229,14 @@ describe('veegan: gradient routing', () => {
 
 const TINY_SET = { batchSize: 4, latentDim: 2, 'net.hidden': 3, 'net.layers': 1 };
 
-/** Copies of every player's parameters, flattened. */
-function snapshot(t: GanTrainer<VeeganHyper>): Record<string, number[]> {
-  const out: Record<string, number[]> = {};
-  for (const [p, tree] of Object.entries(t.params()))
-    out[p] = flattenTree(tree).flatMap(([, x]) => Array.from(x.dataSync()));
-  return out;
-}
-const stepCounts = (t: GanTrainer<VeeganHyper>) =>
-  Object.fromEntries(Object.entries(t.optimizers).map(([p, o]) => [p, o.stepCount]));
-const lossValues = (l: Record<string, Tensor>) =>
-  Object.fromEntries(Object.entries(l).map(([k, v]) => [k, v.dataSync()[0]!]));
-
 describe('veegan: trainer', async () => {
   const ring = await loadDataSource('ring');
 
   it('one iteration steps D, G and F once each, all from the same batch and noise', () => {
     const t = new GanTrainer({ objective: veegan, data: ring, seed: 3, set: TINY_SET });
-    const before = snapshot(t);
+    const before = flatParams(t);
     const losses = t.step();
-    const after = snapshot(t);
+    const after = flatParams(t);
     for (const p of ['G', 'F', 'D']) expect(after[p]).not.toEqual(before[p]);
     expect(stepCounts(t)).toEqual({ G: 1, F: 1, D: 1 });
     expect(Object.keys(losses).sort()).toEqual(['D', 'GF', 'GF/adversarial', 'GF/reconstruction']);
@@ -332,11 +274,11 @@ describe('veegan: trainer', async () => {
   it('pretrainF: the first iterations step F alone on the reconstruction', () => {
     const t = new GanTrainer({ objective: veegan, data: ring, seed: 5, set: { ...TINY_SET, pretrainF: 2 } });
     for (let i = 0; i < 2; i++) {
-      const before = snapshot(t);
+      const before = flatParams(t);
       const losses = t.step();
       expect(Object.keys(losses)).toEqual(['F-pretrain']);
       disposeLosses(losses);
-      const after = snapshot(t);
+      const after = flatParams(t);
       expect(after.F).not.toEqual(before.F);
       expect(after.G).toEqual(before.G);
       expect(after.D).toEqual(before.D);
@@ -366,25 +308,14 @@ describe('veegan: trainer', async () => {
   it('resuming from a checkpoint after iteration 2 continues bit for bit', async () => {
     const set = { batchSize: 16, latentDim: 8, pretrainF: 1 };
     const a = new GanTrainer({ objective: veegan, data: ring, seed: 6, set });
-    for (let i = 0; i < 2; i++) disposeLosses(a.step());
+    await stepRows(a, 2);
     const bytes = await a.checkpoint();
-    const la: Record<string, number>[] = [];
-    for (let i = 0; i < 2; i++) {
-      const l = a.step();
-      la.push(lossValues(l));
-      disposeLosses(l);
-    }
+    const la = await stepRows(a, 2);
     const b = new GanTrainer({ objective: veegan, data: ring, seed: 6, set });
     b.restore(bytes);
     expect(b.stepCount).toBe(2);
-    const lb: Record<string, number>[] = [];
-    for (let i = 0; i < 2; i++) {
-      const l = b.step();
-      lb.push(lossValues(l));
-      disposeLosses(l);
-    }
-    expect(lb).toEqual(la);
-    expect(snapshot(b)).toEqual(snapshot(a));
+    expect(await stepRows(b, 2)).toEqual(la);
+    expect(flatParams(b)).toEqual(flatParams(a));
     expect(stepCounts(b)).toEqual(stepCounts(a));
     a.dispose();
     b.dispose();

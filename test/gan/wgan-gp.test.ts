@@ -5,10 +5,10 @@ import { describe, expect, it } from 'vitest';
 import { valueAndGrad } from '../../src/autograd/transforms.js';
 import { resolveHyper } from '../../src/gan/config.js';
 import { loadDataSource } from '../../src/gan/data.js';
-import type { LossOutput, Objective, StepContext } from '../../src/gan/objective.js';
+import type { LossOutput, StepContext } from '../../src/gan/objective.js';
 import { type WganGpHyper, wganGp } from '../../src/gan/objectives/wgan-gp.js';
 import { gradientPenalty } from '../../src/gan/penalties.js';
-import { disposeLosses, GanTrainer } from '../../src/gan/trainer.js';
+import { GanTrainer } from '../../src/gan/trainer.js';
 import { mlp } from '../../src/nn/builders.js';
 import { BatchNormBase } from '../../src/nn/layers.js';
 import { functionalCall, type Module } from '../../src/nn/module.js';
@@ -17,10 +17,18 @@ import { tensor } from '../../src/tensor/ops/convert.js';
 import { Tensor } from '../../src/tensor/tensor.js';
 import { flattenTree, type ParamTree } from '../../src/tensor/tree.js';
 import { expectGradcheck, t64 } from '../helpers/gradcheck.js';
-import { runSteps, snapshot } from './registry-helpers.js';
+import {
+  expectFiniteRows,
+  expectPhaseMovesOnly,
+  findUpdate,
+  type Mat,
+  mean,
+  runAndCheckResume,
+  stepContext,
+  stepRows,
+  z,
+} from './reference.js';
 
-type Mat = number[][];
-const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 const matvec = (W: Mat, x: number[], b: number[]) => W.map((row, o) => row.reduce((s, w, k) => s + w * x[k]!, b[o]!));
 
 // Tanh MLPs with one hidden layer of 2: G z(1) -> 2 -> x(2); critic f x(2) -> 2 -> 1.
@@ -47,7 +55,6 @@ const real = [
   [-0.3, 1.9],
   [0.2, -1.2],
 ];
-const z = [[0.5], [-1.0], [2.0]];
 const alpha = [[0.25], [0.8], [0.5]];
 const gJs = (zi: number[]) => matvec(G.W2, matvec(G.W1, zi, G.b1).map(Math.tanh), G.b2);
 const fJs = (x: number[]) => matvec(D.W2, matvec(D.W1, x, D.b1).map(Math.tanh), D.b2)[0]!;
@@ -68,21 +75,8 @@ async function fixture(set: Record<string, unknown> = {}) {
   t.nets.G!.setParameters({ '0': lin(G.W1, G.b1), '2': lin(G.W2, G.b2) });
   t.nets.D!.setParameters({ '0': lin(D.W1, D.b1), '2': lin(D.W2, D.b2) });
   const draws = { real: tensor(real), z: tensor(z), alpha: tensor(alpha) };
-  const ctx = (params: Record<string, ParamTree>): StepContext<WganGpHyper> => ({
-    params,
-    nets: t.nets,
-    hyper: t.hyper,
-    draws,
-    state: {},
-    step: 0,
-    rng: new Generator(0),
-    apply: (p, x, o) => functionalCall(t.nets[p] as Module, params[p]!, x, o),
-  });
-  const update = (name: string) =>
-    t.objective
-      .phases(t.hyper)
-      .flatMap((p) => p.updates)
-      .find((u) => u.name === name)!;
+  const ctx = (params: Record<string, ParamTree>) => stepContext(t.nets, t.hyper, params, draws);
+  const update = (name: string) => findUpdate(t.objective, t.hyper, name);
   return { t, ctx, update };
 }
 const out = (o: LossOutput) =>
@@ -176,18 +170,7 @@ describe('wgan-gp objective (Gulrajani et al. 2017)', () => {
       [1, 'D', 'G', 5],
       [2, 'G', 'D', 1],
     ] as const) {
-      const cut: Objective<WganGpHyper> = { ...wganGp, phases: (h) => wganGp.phases(h).slice(k - 1, k) };
-      const tt = new GanTrainer({ objective: cut, data: t.data, seed: 2, set: SMALL });
-      const before = await snapshot(tt as unknown as GanTrainer);
-      disposeLosses(tt.step());
-      const after = await snapshot(tt as unknown as GanTrainer);
-      const changed = (p: string) =>
-        [...before].some(([n, v]) => n.startsWith(`${p}.`) && after.get(n)!.some((x, i) => x !== v[i]));
-      expect(changed(moved)).toBe(true);
-      expect(changed(still)).toBe(false);
-      expect(tt.optimizers[moved]!.stepCount).toBe(steps);
-      expect(tt.optimizers[still]!.stepCount).toBe(0);
-      tt.dispose();
+      await expectPhaseMovesOnly({ objective: wganGp, data: t.data, seed: 2, set: SMALL }, k, moved, still, steps);
     }
     t.dispose();
   });
@@ -196,24 +179,14 @@ describe('wgan-gp objective (Gulrajani et al. 2017)', () => {
     const data = await loadDataSource('ring');
     for (const order of ['critic-first', 'generator-first']) {
       const t = new GanTrainer({ objective: wganGp, data, seed: 1, set: { ...SMALL, order } });
-      const rows = await runSteps(t as unknown as GanTrainer, 3);
-      for (const row of rows) for (const v of Object.values(row)) expect(Number.isFinite(v)).toBe(true);
+      const rows = await stepRows(t, 3);
+      expectFiniteRows(rows);
       expect(Object.keys(rows[2]!).sort()).toEqual(['D', 'D/penalty', 'D/wasserstein', 'G']);
       expect(t.optimizers.D!.stepCount).toBe(15);
       expect(t.optimizers.G!.stepCount).toBe(order === 'critic-first' ? 3 : 2);
       t.dispose();
     }
-    const setup = { objective: wganGp, data, seed: 5, set: SMALL };
-    const a = new GanTrainer(setup);
-    await runSteps(a as unknown as GanTrainer, 2);
-    const bytes = await a.checkpoint();
-    const tail = await runSteps(a as unknown as GanTrainer, 2);
-    const b = new GanTrainer(setup);
-    b.restore(bytes);
-    expect(await runSteps(b as unknown as GanTrainer, 2)).toEqual(tail);
-    expect(await snapshot(b as unknown as GanTrainer)).toEqual(await snapshot(a as unknown as GanTrainer));
-    a.dispose();
-    b.dispose();
+    await runAndCheckResume({ objective: wganGp, data, seed: 5, set: SMALL });
   });
 
   it('defaults: the toy script (3x512 ReLU, z 2, batch 256, lambda 0.1, Adam 1e-4 (0.5, 0.9), 5 critic steps); images lambda 10, no critic BatchNorm', async () => {

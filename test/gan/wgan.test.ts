@@ -5,57 +5,32 @@ import { describe, expect, it } from 'vitest';
 import { valueAndGrad } from '../../src/autograd/transforms.js';
 import { resolveHyper } from '../../src/gan/config.js';
 import { loadDataSource } from '../../src/gan/data.js';
-import type { LossOutput, Objective, StepContext } from '../../src/gan/objective.js';
+import type { Objective } from '../../src/gan/objective.js';
 import { type WganHyper, wgan } from '../../src/gan/objectives/wgan.js';
 import { disposeLosses, GanTrainer } from '../../src/gan/trainer.js';
-import { functionalCall, type Module } from '../../src/nn/module.js';
-import { Generator } from '../../src/random/generator.js';
-import { tensor } from '../../src/tensor/ops/convert.js';
-import { Tensor } from '../../src/tensor/tensor.js';
+import type { Tensor } from '../../src/tensor/tensor.js';
 import { flattenTree, type ParamTree } from '../../src/tensor/tree.js';
-import { runSteps, snapshot } from './registry-helpers.js';
+import {
+  bd,
+  expectFiniteRows,
+  expectPhaseMovesOnly,
+  gJs,
+  linearFixture,
+  lossOf,
+  mean,
+  paramSnapshot,
+  real,
+  runAndCheckResume,
+  stepRows,
+  Wd,
+  z,
+} from './reference.js';
 
-const mean = (v: number[]) => v.reduce((a, b) => a + b, 0) / v.length;
 // Linear nets (net.layers = 0): G z(1) -> x(2) = Wg z + bg; critic f(x) = Wd . x + bd.
-const Wg = [[0.7], [-1.2]];
-const bg = [0.1, 0.4];
-const Wd = [[0.9, -0.6]];
-const bd = [-0.3];
-const real = [
-  [1.5, 0.2],
-  [-0.4, 2.0],
-  [0.3, -1.1],
-];
-const z = [[0.5], [-1.0], [2.0]];
-const gJs = (zi: number[]) => [Wg[0]![0]! * zi[0]! + bg[0]!, Wg[1]![0]! * zi[0]! + bg[1]!];
 const fJs = (x: number[]) => Wd[0]![0]! * x[0]! + Wd[0]![1]! * x[1]! + bd[0]!;
 const SMALL = { batchSize: 16, latentDim: 2, 'net.hidden': 16, 'net.layers': 2 };
-const lossOf = (o: LossOutput) => (o instanceof Tensor ? o : o.loss);
-const T = (t: GanTrainer<WganHyper>) => t as unknown as GanTrainer;
 
-async function fixture() {
-  const data = await loadDataSource('ring');
-  const t = new GanTrainer({ objective: wgan, data, seed: 0, set: { latentDim: 1, 'net.layers': 0, batchSize: 3 } });
-  t.nets.G!.setParameters({ '0': { weight: tensor(Wg), bias: tensor(bg) } });
-  t.nets.D!.setParameters({ '0': { weight: tensor(Wd), bias: tensor(bd) } });
-  const draws = { real: tensor(real), z: tensor(z) };
-  const ctx = (params: Record<string, ParamTree>): StepContext<WganHyper> => ({
-    params,
-    nets: t.nets,
-    hyper: t.hyper,
-    draws,
-    state: {},
-    step: 0,
-    rng: new Generator(0),
-    apply: (p, x, o) => functionalCall(t.nets[p] as Module, params[p]!, x, o),
-  });
-  const update = (name: string) =>
-    t.objective
-      .phases(t.hyper)
-      .flatMap((p) => p.updates)
-      .find((u) => u.name === name)!;
-  return { t, ctx, update };
-}
+const fixture = () => linearFixture(wgan, { batchSize: 3 });
 
 describe('wgan objective (Arjovsky et al. 2017)', () => {
   it('critic loss mean f(G(z)) - mean f(x) and G loss -mean f(G(z)) on raw outputs, by hand', async () => {
@@ -83,7 +58,7 @@ describe('wgan objective (Arjovsky et al. 2017)', () => {
     const data = await loadDataSource('ring');
     for (const c of [0.01, 0.05]) {
       const t = new GanTrainer({ objective: wgan, data, seed: 3, set: { ...SMALL, clip: c } });
-      const before = await snapshot(T(t));
+      const before = await paramSnapshot(t);
       expect([...before].filter(([k]) => k.startsWith('D.')).some(([, v]) => v.some((x) => Math.abs(x) > c))).toBe(
         true,
       );
@@ -94,7 +69,7 @@ describe('wgan objective (Arjovsky et al. 2017)', () => {
       disposeLosses(t.step());
       const bound = Math.fround(c);
       for (const tr of [tc, t]) {
-        const s = await snapshot(T(tr));
+        const s = await paramSnapshot(tr);
         const dw = [...s].filter(([k]) => k.startsWith('D.')).flatMap(([, v]) => Array.from(v));
         expect(dw.length).toBeGreaterThan(0);
         expect(dw.every((x) => x >= -bound && x <= bound)).toBe(true);
@@ -113,18 +88,7 @@ describe('wgan objective (Arjovsky et al. 2017)', () => {
       [1, 'D', 'G', 5],
       [2, 'G', 'D', 1],
     ] as const) {
-      const cut: Objective<WganHyper> = { ...wgan, phases: (h) => wgan.phases(h).slice(k - 1, k) };
-      const tt = new GanTrainer({ objective: cut, data, seed: 2, set: SMALL });
-      const before = await snapshot(T(tt));
-      disposeLosses(tt.step());
-      const after = await snapshot(T(tt));
-      const changed = (p: string) =>
-        [...before].some(([n, v]) => n.startsWith(`${p}.`) && after.get(n)!.some((x, i) => x !== v[i]));
-      expect(changed(moved)).toBe(true);
-      expect(changed(still)).toBe(false);
-      expect(tt.optimizers[moved]!.stepCount).toBe(steps);
-      expect(tt.optimizers[still]!.stepCount).toBe(0);
-      tt.dispose();
+      await expectPhaseMovesOnly({ objective: wgan, data: data, seed: 2, set: SMALL }, k, moved, still, steps);
     }
   });
 
@@ -151,22 +115,11 @@ describe('wgan objective (Arjovsky et al. 2017)', () => {
     const data = await loadDataSource('ring');
     for (const set of [{}, { order: 'generator-first', clipAt: 'before' }]) {
       const t = new GanTrainer({ objective: wgan, data, seed: 1, set: { ...SMALL, ...set } });
-      const rows = await runSteps(T(t), 3);
-      for (const row of rows) for (const v of Object.values(row)) expect(Number.isFinite(v)).toBe(true);
+      expectFiniteRows(await stepRows(t, 3));
       expect(t.optimizers.D!.stepCount).toBe(15);
       t.dispose();
     }
-    const setup = { objective: wgan, data, seed: 5, set: SMALL };
-    const a = new GanTrainer(setup);
-    await runSteps(T(a), 2);
-    const bytes = await a.checkpoint();
-    const tail = await runSteps(T(a), 2);
-    const b = new GanTrainer(setup);
-    b.restore(bytes);
-    expect(await runSteps(T(b), 2)).toEqual(tail);
-    expect(await snapshot(T(b))).toEqual(await snapshot(T(a)));
-    a.dispose();
-    b.dispose();
+    await runAndCheckResume({ objective: wgan, data, seed: 5, set: SMALL });
   });
 
   it('defaults: RMSprop 5e-5, c = 0.01, n_critic = 5 (Algorithm 1); the toy script nets; DCGAN nets for images', () => {
