@@ -23,6 +23,11 @@ export function deepMerge<T>(base: T, patch: unknown): T {
   return out as T;
 }
 
+/** Adam as an optimiser spec: betas (beta1, beta2), by default DCGAN's (0.5, 0.999). */
+export function adamSpec(lr: number, beta1 = 0.5, beta2 = 0.999): OptimizerSpec {
+  return { kind: 'adam', lr, betas: [beta1, beta2] };
+}
+
 /** Parses a `--set` value: a number, `true`/`false`, a JSON array/object, else the string itself. */
 export function parseSetValue(raw: string): Json {
   const s = raw.trim();

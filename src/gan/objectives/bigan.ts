@@ -1,11 +1,13 @@
 // BiGAN / ALI (Donahue et al. 2017; Dumoulin et al. 2017): a joint discriminator on (x, z) pairs
 // tells data pairs (x, E(x)) from sample pairs (G(z), z); E and G are trained jointly against it.
+
 import { fail } from '../../errors.js';
 import type { Generator } from '../../random/generator.js';
 import { noGrad } from '../../tensor/engine.js';
 import { binaryCrossEntropyWithLogits } from '../../tensor/ops/losses.js';
 import { concat } from '../../tensor/ops/movement.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { adamSpec } from '../config.js';
 import { discriminatorNet, exampleSize } from '../networks.js';
 import type { BaseHyper, Objective, PhaseContext, StepContext } from '../objective.js';
 import { fixedSetPlaceholder, fixedSetState, realPacks } from '../pack.js';
@@ -32,8 +34,6 @@ export interface BiganHyper extends BaseHyper {
   /** Weight of the new batch in BatchNorm's running statistics (spec 6.2: 0.05). */
   bnMomentum: number;
 }
-
-const adam = (lr: number) => ({ kind: 'adam' as const, lr, betas: [0.8, 0.999] as [number, number] });
 
 /** E's input: x, or [x; eps] for the stochastic encoder. */
 function encoderInput(x: Tensor, eps: Tensor | undefined): Tensor {
@@ -90,7 +90,7 @@ export const bigan: Objective<BiganHyper> = {
     batchSize: 100,
     latentDim: 2,
     steps: 20000,
-    optimizers: { G: adam(1e-4), E: adam(1e-4), D: adam(1e-4) },
+    optimizers: { G: adamSpec(1e-4, 0.8), E: adamSpec(1e-4, 0.8), D: adamSpec(1e-4, 0.8) },
     net: { hidden: 400, layers: 4, activation: 'relu', ngf: 64, ndf: 64 },
     encoder: 'stochastic',
     encoderNoiseDim: 2,

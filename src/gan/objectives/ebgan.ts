@@ -1,8 +1,10 @@
 // EBGAN (Zhao et al. 2017): an autoencoder discriminator (encoder D, decoder Dec) whose energy is
 // the reconstruction error; the hinge on generated energies and the pull-away term on G's codes.
+
 import { fail } from '../../errors.js';
 import { noGrad } from '../../tensor/engine.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { adamSpec } from '../config.js';
 import { encoderNet, generatorNet } from '../networks.js';
 import type { BaseHyper, LossOutput, Objective, StepContext } from '../objective.js';
 import { DCGAN_IMAGE_PRESET, latents, realAndLatents, TOY_NET } from './gan.js';
@@ -15,8 +17,6 @@ export interface EbganHyper extends BaseHyper {
   /** Weight of the pull-away term in G's loss (EBGAN-PT, section 2.4: 0.1). 0 = plain EBGAN. */
   lambdaPT: number;
 }
-
-const adam = (lr: number) => ({ kind: 'adam' as const, lr, betas: [0.5, 0.999] as [number, number] });
 
 /** Energy per example: the mean squared reconstruction error over each example's elements, `[n]`. */
 export function reconstructionEnergy(x: Tensor, rec: Tensor): Tensor {
@@ -74,7 +74,7 @@ export const ebgan: Objective<EbganHyper> = {
     batchSize: 64,
     latentDim: 10,
     steps: 2000,
-    optimizers: { G: adam(1e-3), D: adam(1e-3), Dec: adam(1e-3) },
+    optimizers: { G: adamSpec(1e-3), D: adamSpec(1e-3), Dec: adamSpec(1e-3) },
     net: { ...TOY_NET },
     codeDim: 8,
     margin: 1,

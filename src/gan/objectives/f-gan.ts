@@ -1,12 +1,14 @@
 // f-GAN (Nowozin, Cseke & Tomioka 2016): variational divergence minimisation with the output
 // activations and conjugates of their Table 2 (KL, reverse KL, Jensen-Shannon, Pearson chi^2).
+
 import { fail } from '../../errors.js';
 import { noGrad } from '../../tensor/engine.js';
 import { softplus } from '../../tensor/ops/elementwise.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { adamSpec } from '../config.js';
 import { discriminatorNet, generatorNet } from '../networks.js';
 import type { BaseHyper, Objective, StepContext } from '../objective.js';
-import { DCGAN_IMAGE_PRESET, realAndLatents, TOY_NET } from './gan.js';
+import { DCGAN_GD_PRESET, realAndLatents, TOY_NET } from './gan.js';
 
 /**
  * The f-divergences offered, with D_f(P || Q) = E_Q[f(p/q)] (Eq. 1) and f of Table 1:
@@ -98,8 +100,6 @@ function generatorLoss(c: StepContext<FganHyper>) {
   return fganBound(h.divergence, c.apply('D', c.draws.real!), vFake);
 }
 
-const adam = (lr: number) => ({ kind: 'adam' as const, lr, betas: [0.5, 0.999] as [number, number] });
-
 /**
  * f-GAN (Nowozin, Cseke & Tomioka 2016, "f-GAN: Training Generative Neural Samplers using
  * Variational Divergence Minimization"). Players G and the variational function's network D, which
@@ -125,13 +125,13 @@ export const fGan: Objective<FganHyper> = {
     batchSize: 64,
     latentDim: 10,
     steps: 2000,
-    optimizers: { G: adam(1e-3), D: adam(1e-3) },
+    optimizers: { G: adamSpec(1e-3), D: adamSpec(1e-3) },
     net: { ...TOY_NET },
     divergence: 'kl',
     generatorLoss: 'minimax',
   },
   presets: {
-    image: { ...DCGAN_IMAGE_PRESET, steps: 5000, optimizers: { G: adam(2e-4), D: adam(2e-4) } },
+    image: DCGAN_GD_PRESET,
   },
   validate(h) {
     if (!DIVERGENCES.includes(h.divergence))

@@ -1,6 +1,8 @@
 // The original GAN (Goodfellow et al. 2014): the logistic discriminator and the minimax
 // (saturating) or non-saturating generator loss; MLPs for vector data, DCGAN nets for images.
+
 import { noGrad } from '../../tensor/engine.js';
+import { adamSpec } from '../config.js';
 import { discriminatorLogisticLoss, type GeneratorLossForm, generatorLoss } from '../losses.js';
 import { discriminatorNet, generatorNet } from '../networks.js';
 import type { BaseHyper, Objective, PhaseContext } from '../objective.js';
@@ -20,6 +22,13 @@ export const DCGAN_IMAGE_PRESET = {
   net: { hidden: 128, layers: 2, activation: 'relu', ngf: 64, ndf: 64 },
 } as const;
 
+/** A G-and-D objective's image preset: the DCGAN nets and Adam 2e-4, beta1 0.5, for 5,000 iterations. */
+export const DCGAN_GD_PRESET = {
+  ...DCGAN_IMAGE_PRESET,
+  steps: 5000,
+  optimizers: { G: adamSpec(2e-4), D: adamSpec(2e-4) },
+};
+
 /** Real batch and latents for a D step (the real batch is drawn first). */
 export function realAndLatents(ctx: PhaseContext<BaseHyper>) {
   const real = ctx.sampleReal(ctx.hyper.batchSize);
@@ -30,8 +39,6 @@ export function realAndLatents(ctx: PhaseContext<BaseHyper>) {
 export function latents(ctx: PhaseContext<BaseHyper>) {
   return { z: ctx.rng.normal([ctx.hyper.batchSize, ctx.hyper.latentDim]) };
 }
-
-const adam = (lr: number) => ({ kind: 'adam' as const, lr, betas: [0.5, 0.999] as [number, number] });
 
 /**
  * GAN. Per iteration: a D step on BCE(D(x), 1) + BCE(D(G(z)), 0) (Goodfellow et al. 2014, Eq. 1,
@@ -50,12 +57,12 @@ export const gan: Objective<GanHyper> = {
     batchSize: 64,
     latentDim: 10,
     steps: 2000,
-    optimizers: { G: adam(1e-3), D: adam(1e-3) },
+    optimizers: { G: adamSpec(1e-3), D: adamSpec(1e-3) },
     net: { ...TOY_NET },
     generatorLoss: 'non-saturating',
   },
   presets: {
-    image: { ...DCGAN_IMAGE_PRESET, steps: 5000, optimizers: { G: adam(2e-4), D: adam(2e-4) } },
+    image: DCGAN_GD_PRESET,
   },
   build(data, h, rng) {
     return { G: generatorNet(data, h.latentDim, h.net, rng), D: discriminatorNet(data, h.net, rng) };

@@ -5,6 +5,7 @@ import { fail } from '../../errors.js';
 import { noGrad } from '../../tensor/engine.js';
 import { binaryCrossEntropyWithLogits } from '../../tensor/ops/losses.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { adamSpec } from '../config.js';
 import { applyFixed, batchGaussianKL, meanSquaredError, squaredL2 } from '../latent.js';
 import { type GeneratorLossForm, generatorLoss } from '../losses.js';
 import { discriminatorNet, encoderNet, generatorNet } from '../networks.js';
@@ -34,8 +35,6 @@ export interface LdmganHyper extends BaseHyper {
   /** Added to each fitted variance inside the log of Eq. 10 (ours: keeps a collapsed batch finite). */
   klEps: number;
 }
-
-const adam = (lr: number) => ({ kind: 'adam' as const, lr, betas: [0.5, 0.999] as [number, number] });
 
 function distance(x: Tensor, xRec: Tensor, form: LdmganDistance): Tensor {
   return form === 'mse' ? meanSquaredError(x, xRec) : squaredL2(x, xRec);
@@ -72,7 +71,7 @@ export const ldmgan: Objective<LdmganHyper> = {
     batchSize: 64,
     latentDim: 2,
     steps: 20000,
-    optimizers: { G: adam(1e-3), E: adam(1e-3), D: adam(1e-3) },
+    optimizers: { G: adamSpec(1e-3), E: adamSpec(1e-3), D: adamSpec(1e-3) },
     net: { hidden: 64, layers: 2, activation: 'relu', ngf: 64, ndf: 64 },
     lambda1: 1,
     lambda2: 1,
@@ -87,7 +86,7 @@ export const ldmgan: Objective<LdmganHyper> = {
       latentDim: 64,
       steps: 5000,
       net: { ...DCGAN_IMAGE_PRESET.net, layers: 1 },
-      optimizers: { G: adam(2e-4), E: adam(2e-4), D: adam(2e-4) },
+      optimizers: { G: adamSpec(2e-4), E: adamSpec(2e-4), D: adamSpec(2e-4) },
     },
   },
   validate(h) {

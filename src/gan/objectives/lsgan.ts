@@ -1,11 +1,13 @@
 // LSGAN (Mao et al. 2017): least-squares losses on the discriminator's raw outputs, with the
 // 0-1 coding (their Eq. 9, default) or the a = -1, b = 1, c = 0 coding (their Eq. 8).
+
 import { fail } from '../../errors.js';
 import { noGrad } from '../../tensor/engine.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { adamSpec } from '../config.js';
 import { discriminatorNet, generatorNet } from '../networks.js';
-import type { BaseHyper, Objective, OptimizerSpec } from '../objective.js';
-import { DCGAN_IMAGE_PRESET, latents, realAndLatents, TOY_NET } from './gan.js';
+import type { BaseHyper, Objective } from '../objective.js';
+import { DCGAN_GD_PRESET, latents, realAndLatents, TOY_NET } from './gan.js';
 
 /** The target coding (a, b, c) of Eq. 2: '0-1' = (0, 1, 1) (Eq. 9), '-1-1-0' = (-1, 1, 0) (Eq. 8). */
 export type LsganCoding = '0-1' | '-1-1-0';
@@ -31,8 +33,6 @@ export function lsganGeneratorLoss(fakeOut: Tensor, coding: LsganCoding): Tensor
   return fakeOut.sub(lsganTargets(coding).c).square().mean().mul(0.5);
 }
 
-const adam = (lr: number): OptimizerSpec => ({ kind: 'adam', lr, betas: [0.5, 0.999] });
-
 /**
  * LSGAN (Mao et al. 2017, "Least Squares Generative Adversarial Networks", Eq. 2 with the 0-1
  * coding of Eq. 9: a = 0, b = 1, c = 1; the a = -1, b = 1, c = 0 coding of Eq. 8 as
@@ -55,12 +55,12 @@ export const lsgan: Objective<LsganHyper> = {
     batchSize: 512,
     latentDim: 256,
     steps: 35000,
-    optimizers: { G: adam(1e-3), D: adam(1e-4) },
+    optimizers: { G: adamSpec(1e-3), D: adamSpec(1e-4) },
     net: { ...TOY_NET },
     coding: '0-1',
   },
   presets: {
-    image: { ...DCGAN_IMAGE_PRESET, steps: 5000, optimizers: { G: adam(2e-4), D: adam(2e-4) } },
+    image: DCGAN_GD_PRESET,
   },
   validate(h) {
     if (h.coding !== '0-1' && h.coding !== '-1-1-0')

@@ -3,12 +3,12 @@
 
 import { fail } from '../../errors.js';
 import { noGrad } from '../../tensor/engine.js';
+import { adamSpec } from '../config.js';
 import { discriminatorLogisticLoss, generatorNonSaturatingLoss } from '../losses.js';
 import { encoderNet, generatorNet } from '../networks.js';
 import type { BaseHyper, Objective, PhaseContext } from '../objective.js';
 import { DCGAN_IMAGE_PRESET } from './gan.js';
 import {
-  adam,
   applyG,
   CHE_TOY,
   cheDiscriminator,
@@ -76,7 +76,7 @@ export const mdgan: Objective<MdganHyper> = {
   players: ['G', 'E', 'D1', 'D2'],
   defaults: {
     ...CHE_TOY,
-    optimizers: { G: adam(1e-4), E: adam(1e-4), D1: adam(1e-4), D2: adam(1e-4) },
+    optimizers: { G: adamSpec(1e-4), E: adamSpec(1e-4), D1: adamSpec(1e-4), D2: adamSpec(1e-4) },
     lambda: 1,
   },
   presets: {
@@ -84,7 +84,7 @@ export const mdgan: Objective<MdganHyper> = {
       ...DCGAN_IMAGE_PRESET,
       latentDim: 200,
       latentDistribution: 'normal',
-      optimizers: { G: adam(2e-4), E: adam(2e-4), D1: adam(2e-4), D2: adam(2e-4) },
+      optimizers: { G: adamSpec(2e-4), E: adamSpec(2e-4), D1: adamSpec(2e-4), D2: adamSpec(2e-4) },
       lambda: 2,
     },
   },

@@ -1,5 +1,6 @@
 // PacGAN (Lin et al. 2018): D judges packs of m samples (all real or all generated) concatenated
 // along the feature or channel axis; maxout D and BatchNorm G of the paper's 2-D experiments.
+
 import { fail } from '../../errors.js';
 import { dcganDiscriminator, initWeights, mlp } from '../../nn/builders.js';
 import { normal, zeros } from '../../nn/init.js';
@@ -8,6 +9,7 @@ import type { Module } from '../../nn/module.js';
 import type { Generator } from '../../random/generator.js';
 import { noGrad } from '../../tensor/engine.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { adamSpec } from '../config.js';
 import { discriminatorLogisticLoss, generatorNonSaturatingLoss } from '../losses.js';
 import { exampleSize, generatorNet } from '../networks.js';
 import type { BaseHyper, DataInfo, Objective, PhaseContext, StepContext } from '../objective.js';
@@ -45,8 +47,6 @@ export interface PacganHyper extends BaseHyper {
   /** Weight of the new batch in BatchNorm's running statistics (spec 6.2: 0.05). */
   bnMomentum: number;
 }
-
-const adam = (lr: number, beta1: number) => ({ kind: 'adam' as const, lr, betas: [beta1, 0.999] as [number, number] });
 
 /** Maxout layers of `units` x `pieces` on `[n, inputs]`, then a linear logit (spec 6.2; Goodfellow et al. 2013). */
 export function maxoutDiscriminator(inputs: number, h: MaxoutHyper, rng: Generator): Module {
@@ -130,7 +130,7 @@ export const pacgan: Objective<PacganHyper> = {
     batchSize: 100,
     latentDim: 2,
     steps: 20000,
-    optimizers: { G: adam(1e-4, 0.8), D: adam(1e-4, 0.8) },
+    optimizers: { G: adamSpec(1e-4, 0.8), D: adamSpec(1e-4, 0.8) },
     net: { hidden: 400, layers: 4, activation: 'relu', ngf: 64, ndf: 64 },
     pack: 2,
     fixedSetSize: 100000,
@@ -145,7 +145,7 @@ export const pacgan: Objective<PacganHyper> = {
       steps: 5000,
       fixedSetSize: 0,
       init: 'torch',
-      optimizers: { G: adam(2e-4, 0.5), D: adam(2e-4, 0.5) },
+      optimizers: { G: adamSpec(2e-4, 0.5), D: adamSpec(2e-4, 0.5) },
     },
   },
   validate(h) {

@@ -8,18 +8,11 @@ import { noGrad, tidy } from '../../tensor/engine.js';
 import { add, clamp, exp, full, mean, mul, softplus, stopGradient, sub } from '../../tensor/ops/index.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { ParamTree } from '../../tensor/tree.js';
+import { adamSpec } from '../config.js';
 import { presganEntropySurrogate, presganPosteriorSamples } from '../entropy.js';
 import { discriminatorLogisticLoss, generatorNonSaturatingLoss } from '../losses.js';
 import { discriminatorNet, generatorNet } from '../networks.js';
-import type {
-  BaseHyper,
-  DataInfo,
-  LossOutput,
-  Objective,
-  OptimizerSpec,
-  PhaseContext,
-  StepContext,
-} from '../objective.js';
+import type { BaseHyper, DataInfo, LossOutput, Objective, PhaseContext, StepContext } from '../objective.js';
 import { ParameterGroup } from '../players.js';
 import { DCGAN_IMAGE_PRESET, TOY_NET } from './gan.js';
 
@@ -120,8 +113,6 @@ export function sigmaShapeOf(data: DataInfo, shape: SigmaShape): number[] {
   }
   return [...data.shape];
 }
-
-const adam = (lr: number): OptimizerSpec => ({ kind: 'adam', lr, betas: [0.5, 0.999] });
 
 /** The current sigma of a trainer's `sigma` player (a ParameterGroup holding `rho`). */
 function sigmaOfNet(nets: Readonly<Record<string, Module>>, h: PresganHyper): Tensor {
@@ -242,7 +233,7 @@ export const presgan: Objective<PresganHyper> = {
     batchSize: 64,
     latentDim: 10,
     steps: 2000,
-    optimizers: { G: adam(1e-3), D: adam(1e-3), sigma: adam(2e-4) },
+    optimizers: { G: adamSpec(1e-3), D: adamSpec(1e-3), sigma: adamSpec(2e-4) },
     net: { ...TOY_NET },
     lambda: 0.01,
     sigmaParam: 'softplus',
@@ -271,7 +262,7 @@ export const presgan: Objective<PresganHyper> = {
       ...DCGAN_IMAGE_PRESET,
       net: { ...DCGAN_IMAGE_PRESET.net },
       steps: 5000,
-      optimizers: { G: adam(2e-4), D: adam(2e-4), sigma: adam(2e-4) },
+      optimizers: { G: adamSpec(2e-4), D: adamSpec(2e-4), sigma: adamSpec(2e-4) },
       sigmaShape: 'per-pixel',
       truncateSigma: false,
     },

@@ -6,17 +6,10 @@ import type { Module } from '../../nn/module.js';
 import type { Generator, GeneratorState } from '../../random/generator.js';
 import { noGrad } from '../../tensor/engine.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { adamSpec } from '../config.js';
 import { discriminatorLogisticLoss, generatorNonSaturatingLoss } from '../losses.js';
 import { discriminatorNet, encoderNet, generatorNet } from '../networks.js';
-import type {
-  BaseHyper,
-  DataInfo,
-  NetworkHyper,
-  Objective,
-  OptimizerSpec,
-  PhaseContext,
-  StepContext,
-} from '../objective.js';
+import type { BaseHyper, DataInfo, NetworkHyper, Objective, PhaseContext, StepContext } from '../objective.js';
 import { DCGAN_IMAGE_PRESET } from './gan.js';
 
 /** The prior p(z): N(0, I), or uniform on [0, 1]^latentDim (Che et al. Appendix C's toy). */
@@ -92,9 +85,6 @@ export function sharedDraw<H>(draw: (ctx: PhaseContext<H>) => Record<string, Ten
 export function applyG<H>(c: StepContext<H>, input: Tensor, kind: 'prior' | 'encoded', updateStats: boolean): Tensor {
   return c.apply('G', input, { ...(kind === 'encoded' ? { stream: 'encoded' } : {}), updateStats });
 }
-
-/** Adam with (0.5, 0.999). */
-export const adam = (lr: number): OptimizerSpec => ({ kind: 'adam', lr, betas: [0.5, 0.999] });
 
 /**
  * Che et al. Appendix C's 2-D toy: G with two ReLU hidden layers of 128 on 3-D uniform noise on
@@ -179,7 +169,7 @@ export const regGan: Objective<RegGanHyper> = {
   players: ['G', 'D', 'E'],
   defaults: {
     ...CHE_TOY,
-    optimizers: { G: adam(1e-4), D: adam(1e-4), E: adam(1e-4) },
+    optimizers: { G: adamSpec(1e-4), D: adamSpec(1e-4), E: adamSpec(1e-4) },
     lambda1: 0.005,
     lambda2: 0.005,
     modeRegularizerSign: 'intended',
@@ -189,7 +179,7 @@ export const regGan: Objective<RegGanHyper> = {
     image: {
       ...DCGAN_IMAGE_PRESET,
       latentDistribution: 'normal',
-      optimizers: { G: adam(2e-4), D: adam(2e-4), E: adam(2e-4) },
+      optimizers: { G: adamSpec(2e-4), D: adamSpec(2e-4), E: adamSpec(2e-4) },
       lambda1: 0.2,
       lambda2: 0.4,
     },

@@ -1,5 +1,6 @@
 // Unrolled GAN (Metz et al. 2017): G minimises minus D's loss at D's parameters after K
 // differentiable Adam steps on the same batch; D takes one ordinary step; both in one phase.
+
 import { fail } from '../../errors.js';
 import { initWeights } from '../../nn/builders.js';
 import { orthogonal, zeros } from '../../nn/init.js';
@@ -8,6 +9,7 @@ import type { Generator } from '../../random/generator.js';
 import { noGrad } from '../../tensor/engine.js';
 import type { Tensor } from '../../tensor/tensor.js';
 import type { ParamTree } from '../../tensor/tree.js';
+import { adamSpec } from '../config.js';
 import { discriminatorLogisticLoss } from '../losses.js';
 import { discriminatorNet, generatorNet } from '../networks.js';
 import type { BaseHyper, Objective, StepContext } from '../objective.js';
@@ -30,8 +32,6 @@ export interface UnrolledHyper extends BaseHyper {
   /** Gain of the orthogonal initialiser (the notebook: 1.4). */
   initGain: number;
 }
-
-const adam = (lr: number) => ({ kind: 'adam' as const, lr, betas: [0.5, 0.999] as [number, number] });
 
 /** D's loss L = mean softplus(-D(x)) + mean softplus(D(G(z))) with D's parameters `d` (spec 5.1). */
 function discriminatorLoss(c: StepContext<UnrolledHyper>, d: ParamTree, real: Tensor, fake: Tensor): Tensor {
@@ -82,7 +82,7 @@ export const unrolled: Objective<UnrolledHyper> = {
     batchSize: 512,
     latentDim: 256,
     steps: 5000,
-    optimizers: { G: adam(1e-3), D: adam(1e-4) },
+    optimizers: { G: adamSpec(1e-3), D: adamSpec(1e-4) },
     net: { hidden: 128, layers: 2, activation: 'tanh', ngf: 64, ndf: 64 },
     unrollSteps: 5,
     secondOrder: true,
@@ -90,7 +90,7 @@ export const unrolled: Objective<UnrolledHyper> = {
     initGain: 1.4,
   },
   presets: {
-    image: { ...DCGAN_IMAGE_PRESET, steps: 5000, init: 'torch', optimizers: { G: adam(2e-4), D: adam(2e-4) } },
+    image: { ...DCGAN_IMAGE_PRESET, steps: 5000, init: 'torch', optimizers: { G: adamSpec(2e-4), D: adamSpec(2e-4) } },
   },
   validate(h) {
     const op = 'train unrolled';

@@ -8,6 +8,7 @@ import { clamp, sigmoid, softplus } from '../../tensor/ops/elementwise.js';
 import { gaussianLogDensity } from '../../tensor/ops/losses.js';
 import { split } from '../../tensor/ops/movement.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { adamSpec } from '../config.js';
 import { encoderNet, generatorNet } from '../networks.js';
 import type { BaseHyper, Objective, PhaseContext, StepContext } from '../objective.js';
 import { DCGAN_IMAGE_PRESET, TOY_NET } from './gan.js';
@@ -95,8 +96,6 @@ export function realAndEps(ctx: PhaseContext<BaseHyper>): Record<string, Tensor>
   return { real, eps: ctx.rng.normal([ctx.hyper.batchSize, ctx.hyper.latentDim]) };
 }
 
-const adam = (lr: number) => ({ kind: 'adam' as const, lr, betas: [0.9, 0.999] as [number, number] });
-
 /**
  * VAE (Kingma and Welling 2014, the AEVB estimator of Eq. 10 with the closed-form KL of Appendix B).
  * Encoder E: x -> [mu, log sigma^2] (one network with 2 * latentDim outputs: `encoderNet`, an MLP,
@@ -124,7 +123,7 @@ export const vae: Objective<VaeHyper> = {
     batchSize: 64,
     latentDim: 10,
     steps: 2000,
-    optimizers: { E: adam(1e-3), G: adam(1e-3) },
+    optimizers: { E: adamSpec(1e-3, 0.9), G: adamSpec(1e-3, 0.9) },
     net: { ...TOY_NET },
     likelihood: 'gaussian',
     observationStd: 0.1,

@@ -10,6 +10,7 @@ import { noGrad } from '../../tensor/engine.js';
 import { binaryCrossEntropyWithLogits } from '../../tensor/ops/losses.js';
 import { concat } from '../../tensor/ops/movement.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { adamSpec } from '../config.js';
 import { squaredL2 } from '../latent.js';
 import { discriminatorNet, encoderNet, generatorNet } from '../networks.js';
 import type { BaseHyper, Objective, PhaseContext, StepContext } from '../objective.js';
@@ -41,8 +42,6 @@ export interface VeeganHyper extends BaseHyper {
   /** Weight initialisation: 'glorot' (notebook, TF-slim default: Glorot-uniform weights, zero biases) or 'torch'. */
   init: 'glorot' | 'torch';
 }
-
-const adam = (lr: number) => ({ kind: 'adam' as const, lr, betas: [0.5, 0.999] as [number, number] });
 
 function glorot(net: Module, rng: Generator): Module {
   return initWeights(net, {
@@ -108,7 +107,7 @@ export const veegan: Objective<VeeganHyper> = {
     batchSize: 500,
     latentDim: 254,
     steps: 20000,
-    optimizers: { G: adam(1e-3), F: adam(1e-3), D: adam(1e-3) },
+    optimizers: { G: adamSpec(1e-3), F: adamSpec(1e-3), D: adamSpec(1e-3) },
     net: { hidden: 128, layers: 2, activation: 'relu', ngf: 64, ndf: 64 },
     reconstruction: 'gaussian',
     extraNoiseDim: 1,

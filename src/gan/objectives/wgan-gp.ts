@@ -1,12 +1,14 @@
 // WGAN-GP (Gulrajani et al. 2017): the WGAN critic loss plus the gradient penalty at random
 // interpolates of real and generated examples, Adam, n_critic critic steps per G step.
+
 import { fail } from '../../errors.js';
 import { BatchNormBase, Flatten, Sequential } from '../../nn/layers.js';
 import type { Module } from '../../nn/module.js';
 import type { Generator } from '../../random/generator.js';
 import type { Tensor } from '../../tensor/tensor.js';
+import { adamSpec } from '../config.js';
 import { discriminatorNet, generatorNet } from '../networks.js';
-import type { DataInfo, NetworkHyper, Objective, OptimizerSpec, PhaseContext } from '../objective.js';
+import type { DataInfo, NetworkHyper, Objective, PhaseContext } from '../objective.js';
 import { gradientPenalty } from '../penalties.js';
 import { DCGAN_IMAGE_PRESET } from './gan.js';
 import {
@@ -50,8 +52,6 @@ export function wganGpCritic(data: DataInfo, net: NetworkHyper, rng: Generator):
   return critic;
 }
 
-const adam = (lr: number): OptimizerSpec => ({ kind: 'adam', lr, betas: [0.5, 0.9] });
-
 /**
  * WGAN-GP (Gulrajani et al. 2017, "Improved Training of Wasserstein GANs", Eq. 3 and Algorithm 1).
  * The critic minimises mean f(G(z)) - mean f(x) + lambda mean_i (||grad_xhat f(xhat_i)||_2 - 1)^2
@@ -76,7 +76,7 @@ export const wganGp: Objective<WganGpHyper> = {
     ...WGAN_TOY,
     net: { ...WGAN_TOY.net },
     steps: 100000,
-    optimizers: { G: adam(1e-4), D: adam(1e-4) },
+    optimizers: { G: adamSpec(1e-4, 0.5, 0.9), D: adamSpec(1e-4, 0.5, 0.9) },
     nCritic: 5,
     order: 'critic-first',
     lambda: 0.1,
