@@ -18,7 +18,7 @@ const PRESGAN_TARGET_ITS = 20; // CPU backend, 2 threads (issue 10)
 
 /** Median ms per iteration over rounds of iterations, each round ended by a device sync. */
 async function timeIterations(t: GanTrainer): Promise<number> {
-  for (let i = 0; i < 3; i++) disposeLosses(t.step());
+  for (let i = 0; i < 3; i++) disposeLosses(await t.stepAsync());
   await getBackend().sync();
   const budget = QUICK ? 600 : 2000;
   const rounds: number[] = [];
@@ -26,7 +26,7 @@ async function timeIterations(t: GanTrainer): Promise<number> {
   while (rounds.length < 5 || performance.now() - start < budget) {
     const t0 = performance.now();
     const n = 5;
-    for (let i = 0; i < n; i++) disposeLosses(t.step());
+    for (let i = 0; i < n; i++) disposeLosses(await t.stepAsync());
     await getBackend().sync();
     rounds.push((performance.now() - t0) / n);
     if (rounds.length >= 50) break;
@@ -56,7 +56,7 @@ export async function run(): Promise<void> {
       try {
         ms[name] = await timeIterations(t);
       } catch (e) {
-        // VAE/GAN's gated phase reads losses back synchronously, which WebGPU cannot do.
+        // An objective that cannot run on this backend: its row says why.
         ms[name] = Number.NaN;
         notes[name] = `not run: ${e instanceof Error ? e.message.slice(0, 60) : String(e)}...`;
         t.dispose();

@@ -72,7 +72,7 @@ export async function runTrainer(trainer: GanTrainer, opts: RunOptions = {}): Pr
   const start = trainer.stepCount;
   const t0 = performance.now();
   while (trainer.stepCount < end) {
-    const losses = trainer.step();
+    const losses = await trainer.stepAsync();
     const s = trainer.stepCount;
     if (s % logEvery === 0 || s === end) {
       await flush(); // the previous interval's read has long finished

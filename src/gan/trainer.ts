@@ -7,10 +7,10 @@ import { fail, TesseraError } from '../errors.js';
 import { functionalCall, type Module } from '../nn/module.js';
 import type { Optimizer } from '../optim/optimizers.js';
 import { Generator } from '../random/generator.js';
-import { keep, noGrad, tidy } from '../tensor/engine.js';
+import { dispose, keep, noGrad, tidy } from '../tensor/engine.js';
 import { scalar } from '../tensor/ops/convert.js';
 import { Tensor } from '../tensor/tensor.js';
-import type { ParamTree } from '../tensor/tree.js';
+import { type ParamTree, treeLeaves } from '../tensor/tree.js';
 import { makeOptimizer, resolveHyper } from './config.js';
 import type { DataSource } from './data.js';
 import type {
@@ -158,31 +158,22 @@ export class GanTrainer<H extends BaseHyper = BaseHyper> {
     return { loss, logs: aux.logs, state: aux.state, grads: grads as Record<PlayerName, ParamTree> };
   }
 
-  /**
-   * A gated phase's decisions (update name -> steps?), from its losses and logs read back
-   * synchronously; undefined for a phase without a gate.
-   */
-  #gate(phase: Phase<H>, results: readonly { loss: Tensor; logs: Record<string, Tensor> }[]) {
-    if (phase.gate === undefined) return undefined;
-    const values: Record<string, number> = {};
-    const read = (name: string, t: Tensor): void => {
-      if (t.size !== 1) fail(this.objective.name, `gated phase '${phase.name}': '${name}' is not a scalar`);
-      try {
-        values[name] = Number(t.dataSync()[0]);
-      } catch (e) {
-        if (!(e instanceof TesseraError)) throw e;
-        fail(
-          this.objective.name,
-          `phase '${phase.name}' has a gate, which reads its losses back synchronously, and ${e.message}; ` +
-            'train this objective on a backend with synchronous reads (the CPU backend)',
-        );
-      }
-    };
+  /** The scalars a gated phase's gate reads: each update's loss and logs, by name. */
+  #gateInputs(phase: Phase<H>, results: readonly { loss: Tensor; logs: Record<string, Tensor> }[]): [string, Tensor][] {
+    const inputs: [string, Tensor][] = [];
     phase.updates.forEach((u, i) => {
-      read(u.name, results[i]!.loss);
-      for (const [k, v] of Object.entries(results[i]!.logs)) read(`${u.name}/${k}`, v);
+      inputs.push([u.name, results[i]!.loss]);
+      for (const [k, v] of Object.entries(results[i]!.logs)) inputs.push([`${u.name}/${k}`, v]);
     });
-    const out = phase.gate(values, this.#phaseContext());
+    for (const [name, t] of inputs) {
+      if (t.size !== 1) fail(this.objective.name, `gated phase '${phase.name}': '${name}' is not a scalar`);
+    }
+    return inputs;
+  }
+
+  /** A gated phase's decisions (update name -> steps?) from the values its gate read. */
+  #gate(phase: Phase<H>, values: Record<string, number>): Readonly<Record<string, boolean>> {
+    const out = phase.gate!(values, this.#phaseContext());
     for (const k of Object.keys(out)) {
       if (!phase.updates.some((u) => u.name === k))
         fail(this.objective.name, `phase '${phase.name}' gate names unknown update '${k}'`);
@@ -190,8 +181,12 @@ export class GanTrainer<H extends BaseHyper = BaseHyper> {
     return out;
   }
 
-  /** Runs one iteration (every phase, each `repeat` times) and returns its losses (kept: dispose them). */
-  step(): StepLosses {
+  /**
+   * One iteration as a coroutine: it yields the scalars a gated phase's gate must read and
+   * resumes with their values, so `step()` reads them synchronously and `stepAsync()` awaits them
+   * (the only difference between the two; the arithmetic is the same, so are the bits).
+   */
+  *#iteration(): globalThis.Generator<[string, Tensor][], StepLosses, Record<string, number>> {
     const losses: StepLosses = {};
     for (const phase of this.#phases) {
       const reps = phase.repeat?.(this.#step, this.hyper) ?? 1;
@@ -199,12 +194,20 @@ export class GanTrainer<H extends BaseHyper = BaseHyper> {
         fail(this.objective.name, `phase '${phase.name}' repeat must be a non-negative integer, got ${reps}`);
       for (let r = 0; r < reps; r++) {
         phase.before?.(this.#phaseContext());
-        const out = tidy(() => {
+        // Simultaneous: every loss at the same parameters, then every step.
+        const results = tidy(() => {
           const draws = phase.draw(this.#phaseContext());
           const all = this.params();
-          // Simultaneous: every loss at the same parameters, then every step.
-          const results = phase.updates.map((u) => this.#evaluate(u, all, draws));
-          const stepped = this.#gate(phase, results);
+          return phase.updates.map((u) => this.#evaluate(u, all, draws));
+        });
+        let stepped: Readonly<Record<string, boolean>> | undefined;
+        try {
+          if (phase.gate !== undefined) stepped = this.#gate(phase, yield this.#gateInputs(phase, results));
+        } catch (e) {
+          dispose(results);
+          throw e;
+        }
+        const out = tidy(() => {
           phase.updates.forEach((u, i) => {
             if (stepped?.[u.name] === false) return;
             for (const p of u.players) this.optimizers[p]!.step(results[i]!.grads[p]!);
@@ -214,14 +217,16 @@ export class GanTrainer<H extends BaseHyper = BaseHyper> {
           phase.updates.forEach((u, i) => {
             const res = results[i]!;
             Object.assign(nextState, res.state);
-            logged[u.name] = res.loss;
-            for (const [k, v] of Object.entries(res.logs)) logged[`${u.name}/${k}`] = v;
-            if (stepped !== undefined) logged[`${u.name}/stepped`] = scalar(stepped[u.name] === false ? 0 : 1);
+            logged[u.name] = keep(res.loss);
+            for (const [k, v] of Object.entries(res.logs)) logged[`${u.name}/${k}`] = keep(v);
+            if (stepped !== undefined) logged[`${u.name}/stepped`] = keep(scalar(stepped[u.name] === false ? 0 : 1));
           });
           if (Object.keys(nextState).length > 0) this.#state.update(nextState);
-          for (const t of Object.values(logged)) keep(t);
           return logged;
         });
+        // Free the iteration's gradients and draws' products; what was logged or became state lives on.
+        const owned = new Set([...Object.values(out), ...results.flatMap((res) => Object.values(res.state))]);
+        for (const t of treeLeaves(results)) if (!owned.has(t) && !t.isDisposed) t.dispose();
         for (const [k, t] of Object.entries(out)) {
           losses[k]?.dispose();
           losses[k] = t;
@@ -231,6 +236,46 @@ export class GanTrainer<H extends BaseHyper = BaseHyper> {
     }
     this.#step++;
     return losses;
+  }
+
+  /**
+   * Runs one iteration (every phase, each `repeat` times) and returns its losses (kept: dispose
+   * them). A phase with a gate reads its losses back synchronously, which WebGPU cannot do: use
+   * `stepAsync()` there (`runTrainer` does).
+   */
+  step(): StepLosses {
+    const it = this.#iteration();
+    let next = it.next();
+    while (!next.done) {
+      const values: Record<string, number> = {};
+      for (const [name, t] of next.value) {
+        try {
+          values[name] = Number(t.dataSync()[0]);
+        } catch (e) {
+          if (!(e instanceof TesseraError)) throw e;
+          it.throw(
+            new TesseraError(
+              this.objective.name,
+              `a phase has a gate, which step() reads back synchronously, and ${e.message}; ` +
+                'use `await trainer.stepAsync()` (runTrainer does) on this backend',
+            ),
+          );
+        }
+      }
+      next = it.next(values);
+    }
+    return next.value;
+  }
+
+  /** `step()` with the gates' read-backs awaited: the same iteration, on any backend. */
+  async stepAsync(): Promise<StepLosses> {
+    const it = this.#iteration();
+    let next = it.next();
+    while (!next.done) {
+      const reads = await Promise.all(next.value.map(([, t]) => t.data()));
+      next = it.next(Object.fromEntries(next.value.map(([name], i) => [name, Number(reads[i]![0])])));
+    }
+    return next.value;
   }
 
   /** `n` model samples `[n, ...data shape]` from latents drawn with `seed` (fixed latents for evaluation; PacGAN's 2333). */

@@ -34,7 +34,7 @@ export async function snapshot(t: GanTrainer): Promise<Map<string, Float32Array>
 export async function runSteps(t: GanTrainer, n: number): Promise<Record<string, number>[]> {
   const rows: Record<string, number>[] = [];
   for (let i = 0; i < n; i++) {
-    const l = t.step();
+    const l = await t.stepAsync();
     const row: Record<string, number> = {};
     for (const [k, v] of Object.entries(l)) row[k] = (await v.data())[0]!;
     disposeLosses(l);

@@ -138,7 +138,8 @@ const LR = 0.025 / 64;
  * The recon path holds D's parameters constant (D gets zero gradient from it, as in the code). Fakes
  * are the prior samples; with `discriminateReconstructions` also G(z) with z a constant.
  * The gate applies the balancing rule (`vaeGanBalance`) to D/real and D/fake; E always steps. Gated
- * phases read the costs back synchronously: train on the CPU backend.
+ * phases read the costs back before stepping: `trainer.step()` on the CPU backend, `await
+ * trainer.stepAsync()` on any backend (`runTrainer` does).
  * Optimiser: RMSprop, lr 0.025 / 64 (the code's 0.025 per batch of 64), smoothing 0.9 (deeppy's
  * RMSProp decay, as we recall it). Our changes: the code anneals lr per epoch from its start toward
  * 1e-5 with gamma 0.75 over 250 epochs; with data drawn fresh each batch we have no epochs and keep
