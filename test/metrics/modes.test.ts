@@ -1,3 +1,6 @@
+// Mode metrics on hand-placed samples (thresholds, LDMGAN count, per-dimension std) and the
+// Stacked-MNIST triple count.
+import '../../src/index.js'; // registers the CPU backend
 import { describe, expect, it } from 'vitest';
 import { gridMixture, ringMixture } from '../../src/data/index.js';
 import { countStackedModes, modeMetrics } from '../../src/metrics/index.js';
