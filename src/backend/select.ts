@@ -11,11 +11,26 @@ export interface BackendInfo {
   description: string;
 }
 
+const CHOICES: readonly BackendChoice[] = ['cpu', 'webgpu', 'auto'];
+
 /**
  * Selects the backend new tensors are created on. 'auto' tries WebGPU (a core adapter, then the
- * OpenGL ES compatibility adapter) and falls back to the CPU, saying which it chose.
+ * OpenGL ES compatibility adapter) and falls back to the CPU, saying which it chose. Any other
+ * name (say 'CPU' or 'tpu') is an error listing the valid ones.
+ *
+ * @example
+ * ```ts
+ * await setBackend('cpu');   // { name: 'cpu', ... }
+ * await setBackend('tpu');   // rejects: setBackend: unknown backend "tpu"; expected one of cpu, webgpu, auto
+ * ```
  */
 export async function setBackend(choice: BackendChoice): Promise<BackendInfo> {
+  if (!CHOICES.includes(choice)) {
+    fail(
+      'setBackend',
+      `unknown backend ${typeof choice === 'string' ? JSON.stringify(choice) : String(choice)}; expected one of ${CHOICES.join(', ')} (names are lower case)`,
+    );
+  }
   if (choice === 'cpu') {
     useBackend(cpuBackend);
     return getBackendInfo();

@@ -30,4 +30,11 @@ export {
   leapfrog,
 } from './leapfrog.js';
 export { PRESGAN_HMC_DEFAULTS, type PresganPosteriorOptions, presganPosterior } from './presgan.js';
-export { type HmcOptions, type HmcResult, type HmcTarget, hmc, type StepSizeAdaptation } from './sampler.js';
+export {
+  type HmcOptions,
+  type HmcResult,
+  type HmcTarget,
+  hmc,
+  MAX_DELTA_ENERGY,
+  type StepSizeAdaptation,
+} from './sampler.js';

@@ -8,6 +8,7 @@ import {
   add,
   cast,
   exp,
+  isfinite,
   log,
   lt,
   mean,
@@ -19,6 +20,7 @@ import {
   sqrt,
   stack,
   sub,
+  sum,
   tensor,
   where,
 } from '../tensor/ops/index.js';
@@ -138,8 +140,27 @@ export interface HmcResult {
   finalState: Tensor;
   /** log pi at the last state, `[chains]`. */
   finalLogProb: Tensor;
+  /**
+   * Divergent-transition indicators (1 divergent, 0 not), `[transitions, chains]`, in z's dtype. A
+   * transition diverges when the energy error H(z*, p*) - H(z, p) is not finite (a NaN or infinite
+   * log-density or energy, at the proposal or at the current state) or exceeds `MAX_DELTA_ENERGY`
+   * (1000, the threshold of Stan and NumPyro). A divergent proposal is always rejected.
+   */
+  divergent: Tensor;
+  /** Divergent transitions per chain after burn-in (Stan's count), `[chains]`, in z's dtype. */
+  divergences: Tensor;
   /** Transitions run: numBurnin + numSamples * thin. */
   numTransitions: number;
+}
+
+/** Energy error above which a transition counts as divergent (Stan's and NumPyro's max_delta_energy). */
+export const MAX_DELTA_ENERGY = 1000;
+
+/** The entries of `values` that fail `ok`, as "index: value" (the first five) for error messages. */
+function offenders(values: readonly number[], ok: (v: number) => boolean): string[] {
+  const bad: string[] = [];
+  for (let i = 0; i < values.length; i++) if (!ok(values[i]!)) bad.push(`${i}: ${values[i]}`);
+  return bad.length > 5 ? [...bad.slice(0, 5), `... (${bad.length} in all)`] : bad;
 }
 
 function posInt(op: string, name: string, v: number, min: number): number {
@@ -170,6 +191,18 @@ function initialStepSize(op: string, o: HmcOptions, z: Tensor): Tensor {
 }
 
 function massTensor(op: string, m: Tensor | readonly number[], z: Tensor): Tensor {
+  if (Array.isArray(m)) {
+    if (!m.every((v) => typeof v === 'number')) fail(op, 'massDiag must be a tensor or an array of numbers');
+    // Numbers are checked here; a tensor's values are not read back (hmc reads nothing back):
+    // a zero, negative or NaN entry there makes every transition of the chains divergent.
+    const bad = offenders(m as number[], (v) => v > 0 && Number.isFinite(v));
+    if (bad.length > 0) {
+      fail(
+        op,
+        `massDiag must hold positive finite numbers (a zero, negative or NaN mass freezes the chains); bad entries (index: value) ${bad.join(', ')}`,
+      );
+    }
+  }
   const t =
     m instanceof Tensor
       ? m
@@ -303,6 +336,7 @@ export function hmc(target: LogProbFn | HmcTarget, opts: HmcOptions): HmcResult 
       const accepted: Tensor[] = [];
       const acceptProb: Tensor[] = [];
       const stepSizes: Tensor[] = [];
+      const divergent: Tensor[] = [];
 
       for (let step = 0; step < T; step++) {
         const burnin = step < numBurnin;
@@ -320,6 +354,8 @@ export function hmc(target: LogProbFn | HmcTarget, opts: HmcOptions): HmcResult 
           const logAlpha = sub(sub(lpProp, cur.lp), sub(kineticEnergy(r.p, invMass), kineticEnergy(p0, invMass)));
           const u = rng.uniform([chains], 0, 1, { dtype });
           const acc = lt(log(u), logAlpha); // NaN proposals compare false: rejected
+          // Divergent: the energy error -logAlpha is not finite or above MAX_DELTA_ENERGY.
+          const div = cast(where(isfinite(logAlpha), lt(logAlpha, -MAX_DELTA_ENERGY), true), dtype);
           const accB = reshape(acc, bcast);
           const next: ChainState = {
             z: where(accB, r.z, cur.z),
@@ -338,7 +374,7 @@ export function hmc(target: LogProbFn | HmcTarget, opts: HmcOptions): HmcResult 
             daNext = d.state;
             hNext = step === numBurnin - 1 ? dualAveragingFinal(d.state) : d.h;
           }
-          return { next, accF, prob, hNext, daNext, hUse };
+          return { next, accF, prob, hNext, daNext, hUse, div };
         });
         // Free the previous state (not the caller's initial tensor, not kept samples).
         for (const x of [cur.z, cur.lp, cur.grad]) if (x !== z0 && !kept.has(x)) x.dispose();
@@ -350,6 +386,7 @@ export function hmc(target: LogProbFn | HmcTarget, opts: HmcOptions): HmcResult 
         state = out.next;
         accepted.push(out.accF);
         acceptProb.push(out.prob);
+        divergent.push(out.div);
         stepSizes.push(out.hUse);
         if (out.hNext !== hNow && out.hUse !== hNow) hNow.dispose();
         h = out.hNext;
@@ -364,7 +401,10 @@ export function hmc(target: LogProbFn | HmcTarget, opts: HmcOptions): HmcResult 
       const acceptedAll = stack(accepted);
       const rate = (from: number, to: number): Tensor =>
         to > from ? mean(acceptedAll.slice([[from, to]]), 0) : constantLike(z0, Number.NaN, [chains]);
+      const divergentAll = stack(divergent);
       return {
+        divergent: divergentAll,
+        divergences: sum(divergentAll.slice([[numBurnin, T]]), 0),
         samples: stack(samples),
         logProbs: stack(logProbs),
         acceptRate: rate(numBurnin, T),

@@ -21,12 +21,30 @@ export function bytesPerElement(dtype: DType): number {
 /** Throws a clear error unless `dtype` is one of DTYPES (JavaScript callers can pass anything). */
 export function checkDType(op: string, dtype: unknown): DType {
   if (!DTYPES.includes(dtype as DType)) {
-    fail(op, `unknown dtype ${JSON.stringify(dtype)}; expected one of ${DTYPES.join(', ')}`);
+    const shown =
+      typeof dtype === 'string'
+        ? JSON.stringify(dtype)
+        : typeof dtype === 'object' && dtype !== null
+          ? Array.isArray(dtype)
+            ? 'an array'
+            : 'an object'
+          : String(dtype);
+    fail(op, `unknown dtype ${shown}; expected one of ${DTYPES.join(', ')}`);
   }
   return dtype as DType;
 }
 
+/** A zeroed typed array of `size` elements; an allocation the machine refuses is a TesseraError naming `op`. */
 export function allocArray(dtype: DType, size: number, op = 'tensor'): TypedArray {
+  try {
+    return allocUnchecked(dtype, size, op);
+  } catch (e) {
+    if (!(e instanceof RangeError)) throw e;
+    return fail(op, `cannot allocate ${size} ${dtype} elements (${size * bytesPerElement(dtype)} bytes): ${e.message}`);
+  }
+}
+
+function allocUnchecked(dtype: DType, size: number, op: string): TypedArray {
   switch (dtype) {
     case 'float32':
       return new Float32Array(size);

@@ -26,11 +26,28 @@ export function shapesEqual(a: Shape, b: Shape): boolean {
   return true;
 }
 
+/** The most elements one tensor may hold (int32 indexing in the kernels, and V8's typed-array limit). */
+export const MAX_ELEMENTS = 2 ** 31 - 1;
+
+/** A value in an error message: strings quoted, everything else as String() gives it. */
+function show(v: unknown): string {
+  return typeof v === 'string' ? JSON.stringify(v) : Array.isArray(v) ? `[${v.map(show).join(',')}]` : String(v);
+}
+
+/**
+ * Checks a shape: an array of non-negative integers whose product is at most MAX_ELEMENTS.
+ * Returns a copy.
+ */
 export function checkShape(op: string, shape: Shape): number[] {
-  for (const d of shape) {
-    if (!Number.isInteger(d) || d < 0) {
-      fail(op, `shape ${fmtShape(shape)} must hold non-negative integers`);
+  if (!Array.isArray(shape)) fail(op, `shape must be an array of non-negative integers, got ${show(shape)}`);
+  for (const d of shape as unknown[]) {
+    if (typeof d !== 'number' || !Number.isInteger(d) || d < 0) {
+      fail(op, `shape ${show(shape)} must hold non-negative integers (got ${show(d)})`);
     }
+  }
+  const n = sizeOf(shape);
+  if (n > MAX_ELEMENTS) {
+    fail(op, `shape ${fmtShape(shape)} has ${n} elements, more than the ${MAX_ELEMENTS} (2^31 - 1) a tensor may hold`);
   }
   return [...shape];
 }
@@ -58,7 +75,13 @@ export function broadcastMany(op: string, shapes: readonly Shape[]): number[] {
 
 /** Normalises a possibly negative axis against `rank`, with a clear error when out of range. */
 export function normalizeAxis(op: string, axis: number, rank: number): number {
-  if (!Number.isInteger(axis) || axis < -rank || axis >= rank) {
+  if (typeof axis !== 'number' || !Number.isInteger(axis)) {
+    fail(op, `axis ${show(axis)} must be an integer (for a tensor of rank ${rank})`);
+  }
+  if (rank === 0) {
+    fail(op, `axis ${axis} does not exist: the tensor is a scalar (rank 0, no axes); reshape it to [1] first`);
+  }
+  if (axis < -rank || axis >= rank) {
     fail(
       op,
       `axis ${axis} is out of range for a tensor of rank ${rank} (expected an integer in [${-rank}, ${rank - 1}])`,
@@ -70,6 +93,9 @@ export function normalizeAxis(op: string, axis: number, rank: number): number {
 /** Normalises an axis list (undefined means every axis), sorted and without repeats. */
 export function normalizeAxes(op: string, axes: number | readonly number[] | undefined, rank: number): number[] {
   if (axes === undefined) return Array.from({ length: rank }, (_, i) => i);
+  if (typeof axes !== 'number' && !Array.isArray(axes)) {
+    fail(op, `axis must be an integer or an array of integers, got ${show(axes)}`);
+  }
   const list = typeof axes === 'number' ? [axes] : axes;
   const out = list.map((a) => normalizeAxis(op, a, rank));
   const set = new Set(out);

@@ -104,7 +104,8 @@ describe('shape mismatches name the op and the shapes', () => {
     expectError(() => T.gather(x, T.tensor([[-1, 0]], { dtype: 'int32' }), 0), 'gather', 'index -1', '[3,2]');
     expectError(() => T.gather(x, T.tensor([[1, 0]]), 0), 'gather', 'int32', 'float32', '[1,2]');
     expectError(() => T.gather(x, T.tensor([[1, 0, 0]], { dtype: 'int32' }), 0), 'gather', '[1,3]', '[3,2]');
-    expectError(() => T.take(T.zeros([4]), T.tensor([4], { dtype: 'int32' })), 'gather', 'index 4', 'size 4');
+    // issue 14: the error names the op the user called (take), not the internal gather.
+    expectError(() => T.take(T.zeros([4]), T.tensor([4], { dtype: 'int32' })), 'take', 'index 4', 'size 4');
     expectError(() => T.take(T.zeros([4]), T.tensor([1.5])), 'take', 'int32', 'float32');
     expectError(
       () => T.scatterAdd(z([3]), T.tensor([3], { dtype: 'int32' }), z([1]), 0),

@@ -1033,7 +1033,11 @@ describe('creation, read-back and dtypes', () => {
         [3, 4],
       ]).shape,
     ).toEqual([2, 2]);
-    expect(T.tensor([1.7, -1.7], { dtype: 'int32' }).dataSync()).toEqual(new Int32Array([1, -1]));
+    // issue 14: int32 creation no longer truncates silently (1.7 is an error; see test/errors/creation.test.ts).
+    expect(() => T.tensor([1.7, -1.7], { dtype: 'int32' })).toThrow(
+      /tensor: value 1.7 at flat index 0 is not an int32/,
+    );
+    expect(T.tensor([1, -1], { dtype: 'int32' }).dataSync()).toEqual(new Int32Array([1, -1]));
     expect(T.tensor([1, 2, 3, 4], { shape: [2, 2] }).shape).toEqual([2, 2]);
     expect(T.scalar(1, 'float64').dtype).toBe('float64');
     expect(T.add(f64([1]), 1).dtype).toBe('float64');

@@ -1,6 +1,7 @@
 /**
  * Device-side error reporting of the WebGPU runtime: the error word kernels `atomicMin` a code
- * into (an out-of-range index, a NaN in checkNumerics mode) and the codes handed out to them.
+ * into (an out-of-range index, a NaN in checkNumerics mode, an integer division by zero), a
+ * detail word the first reporter fills (the offending index), and the codes handed out to them.
  */
 import { TesseraError } from '../../errors.js';
 import { BUF } from './buffers.js';
@@ -49,13 +50,16 @@ export class ErrorWord {
 
   /**
    * The error a read-back word reports (null for none), and forgets the codes below `limit`
-   * (handed out before the read-back was recorded).
+   * (handed out before the read-back was recorded). `detail` is the second word (err[1]): kernels
+   * that report a value (an offending index) store it there, and `{detail}` in the message is
+   * replaced by it as a signed integer.
    */
-  check(word: number, limit: number): TesseraError | null {
+  check(word: number, limit: number, detail = NO_ERROR): TesseraError | null {
     let error: TesseraError | null = null;
     if (word !== NO_ERROR) {
       const info = this.#codes.get(word);
-      error = new TesseraError(info?.op ?? 'webgpu', info?.message ?? `a kernel reported error code ${word}`);
+      const message = (info?.message ?? `a kernel reported error code ${word}`).replace('{detail}', String(detail | 0));
+      error = new TesseraError(info?.op ?? 'webgpu', message);
     }
     for (const c of this.#codes.keys()) if (c < limit) this.#codes.delete(c);
     return error;

@@ -4,6 +4,7 @@
  */
 
 import { fail, fmtShape } from '../../errors.js';
+import { checkNonZeroProgram } from '../../kernels/wgsl/check.js';
 import { conv2dBackwardFilterProgram, conv2dBackwardInputProgram, conv2dProgram } from '../../kernels/wgsl/conv.js';
 import {
   binaryProgram,
@@ -31,6 +32,7 @@ import { randomUniformProgram } from '../../kernels/wgsl/random.js';
 import { argReduceProgram, reduceSteps } from '../../kernels/wgsl/reduce.js';
 import type { AdamKernelParams, KernelInput, KernelOutput, KernelTable } from '../../tensor/backend.js';
 import type { DType } from '../../tensor/dtype.js';
+import { currentPublicOp } from '../../tensor/ops/args.js';
 import { sizeOf } from '../../tensor/shape.js';
 import type { GpuData } from './buffers.js';
 import type { WebGPURuntime } from './runtime.js';
@@ -119,10 +121,35 @@ export function webgpuKernels(rt: WebGPURuntime): KernelTable {
 
   const outOfRange = (x: KernelInput, idx: KernelInput, axis: number): string =>
     `an index is out of range [0, ${x.shape[axis]}) for axis ${axis} (input shape ${fmtShape(x.shape)}, indices shape ${fmtShape(idx.shape)})`;
+  /**
+   * The error a device-side check reports at the next read-back: under the op the user called
+   * (`take`, not `gather`), with `{detail}` (the offending index the kernel stores) in the text.
+   */
+  const deviceError = (prim: string, message: string): number => {
+    const op = currentPublicOp() ?? prim;
+    return rt.errorCode(op, op === prim ? message : `${message} (raised by ${prim})`);
+  };
+  const indexError = (prim: string, x: KernelInput, idx: KernelInput, axis: number): number =>
+    deviceError(
+      prim,
+      `index {detail} is out of range for axis ${axis} of size ${x.shape[axis]} (input shape ${fmtShape(x.shape)}, indices shape ${fmtShape(idx.shape)})`,
+    );
 
   return {
     unary: (inputs, params, out) => run(params.op, unaryP(inputs, params, out), inputs, out),
-    binary: (inputs, params, out) => run(params.op, binaryP(inputs, params, out), inputs, out),
+    binary: (inputs, params, out) => {
+      const divisor = inputs[1]!;
+      if (params.op === 'div' && divisor.dtype === 'int32' && sizeOf(divisor.shape) > 0) {
+        // Integer division by zero is an error (as on the CPU backend), reported at the next read-back.
+        const n = sizeOf(divisor.shape);
+        const code = deviceError(
+          'div',
+          `integer division by zero: the int32 divisor of shape ${fmtShape(divisor.shape)} holds 0 at flat index {detail} (PyTorch raises here too; cast to float for IEEE inf/NaN)`,
+        );
+        rt.dispatch(checkNonZeroProgram(ctx, n, code), [gpu(divisor)], []);
+      }
+      return run(params.op, binaryP(inputs, params, out), inputs, out);
+    },
     compare: (inputs, params, out) => run(params.op, compareP(inputs, params, out), inputs, out),
     where: (inputs, params, out) => run('where', whereP(inputs, params, out), inputs, out),
     cast: (inputs, params, out) => {
@@ -213,7 +240,7 @@ export function webgpuKernels(rt: WebGPURuntime): KernelTable {
     gather: (inputs, params, out) => {
       const [x, idx] = inputs as [KernelInput, KernelInput];
       if (x.shape[params.axis] === 0 && sizeOf(idx.shape) > 0) fail('gather', outOfRange(x, idx, params.axis));
-      const code = rt.errorCode('gather', outOfRange(x, idx, params.axis));
+      const code = indexError('gather', x, idx, params.axis);
       return run('gather', gatherProgram(ctx, inputs.map(spec), { ...params, code }, spec(out)), inputs, out);
     },
     scatterAdd: (inputs, params, out) => {
@@ -221,7 +248,7 @@ export function webgpuKernels(rt: WebGPURuntime): KernelTable {
       if (base.shape[params.axis] === 0 && sizeOf(idx.shape) > 0) {
         fail('scatterAdd', outOfRange(base, idx, params.axis));
       }
-      const code = rt.errorCode('scatterAdd', outOfRange(base, idx, params.axis));
+      const code = indexError('scatterAdd', base, idx, params.axis);
       // Passes over chunks of the index axis, each adding onto the previous pass's output.
       const passes = scatterAddPasses(idx.shape[params.axis]!);
       const specs = inputs.map(spec);

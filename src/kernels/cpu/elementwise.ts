@@ -1,4 +1,5 @@
 // CPU kernels for the elementwise primitives: unary, binary, compare, where and cast.
+import { fail } from '../../errors.js';
 import type { Kernel } from '../../tensor/backend.js';
 import type { BinaryOp, CompareOp, UnaryOp } from '../../tensor/primitives.js';
 import { tanhFloat32 } from './fastmath.js';
@@ -46,12 +47,12 @@ const binaryFns: { readonly [B in BinaryOp]: F2 } = {
   tanhBackward: (y, g) => g * ((1 - y) * (1 + y)),
 };
 
-/** int32 arithmetic wraps like two's complement; division truncates (x / 0 gives 0). */
+/** int32 arithmetic wraps like two's complement; division truncates; x / 0 is an error (as in PyTorch), raised in `binary`. */
 const intBinaryFns: Partial<Record<BinaryOp, F2>> = {
   add: (a, b) => (a + b) | 0,
   sub: (a, b) => (a - b) | 0,
   mul: Math.imul,
-  div: (a, b) => (b === 0 ? 0 : (a / b) | 0),
+  div: (a, b) => (b === 0 ? 0 : (a / b) | 0), // a zero divisor is rejected in `binary` first
 };
 
 const compareFns: { readonly [C in CompareOp]: F2 } = {
@@ -100,6 +101,17 @@ export const unary: Kernel<'unary'> = (inputs, { op }, out) => {
 export const binary: Kernel<'binary'> = (inputs, { op }, out) => {
   const z = alloc(out.dtype, out.shape, false);
   const int = out.dtype === 'int32' && intBinaryFns[op] !== undefined;
+  if (int && op === 'div') {
+    const d = inputs[1]!.data as Arr;
+    for (let i = 0; i < d.length; i++) {
+      if (d[i] === 0) {
+        fail(
+          'div',
+          `integer division by zero: the int32 divisor of shape [${inputs[1]!.shape.join(',')}] holds 0 at flat index ${i} (PyTorch raises here too; cast to float for IEEE inf/NaN)`,
+        );
+      }
+    }
+  }
   const f = int ? intBinaryFns[op]! : binaryFns[op];
   broadcastMap(`b:${int ? 'int-' : ''}${op}`, f, inputs, out.shape, z, workerSource(f));
   return z;

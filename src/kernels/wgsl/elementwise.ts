@@ -11,7 +11,8 @@
  *
  * Float semantics follow the CPU backend (see math.ts): NaN propagates through maximum/minimum and
  * relu, sign(NaN) = NaN, sign(+-0) = +-0, round is half to even, compare ops treat NaN as unordered.
- * int32: add/sub/mul wrap, div truncates with x / 0 = 0; bool is stored as u32.
+ * int32: add/sub/mul wrap, div truncates; a zero divisor is reported (checkNonZeroProgram, run by
+ * the kernel table before the division) and the division itself gives 0 there; bool is stored as u32.
  */
 
 import { fail, fmtShape } from '../../errors.js';

@@ -9,8 +9,9 @@
  * length), fine for the usual J (class gathers, small index sets); see docs/webgpu.md.
  *
  * Out-of-range indices never read or write out of bounds: the kernel writes its error code into
- * the runtime's error word (errorFlag) and the next read-back throws a TesseraError naming the op
- * and shapes (the CPU backend throws at once).
+ * the runtime's error word (errorFlag), the first reporter also the offending index (err[1]), and
+ * the next read-back throws a TesseraError naming the op the user called, the index and the shapes
+ * (the CPU backend throws at once).
  */
 
 import { fail } from '../../errors.js';
@@ -54,7 +55,9 @@ export function gatherProgram(
     '  let o = gid / u.inner / u.J;\n' +
     '  let k = in1[gid];\n' +
     '  if (k < 0 || k >= i32(u.nx)) {\n' +
-    '    atomicMin(&err[0], u.code);\n' +
+    // The first reporter of this code also leaves the offending index in the detail word err[1].
+    '    let prev = atomicMin(&err[0], u.code);\n' +
+    '    if (prev > u.code) { atomicStore(&err[1], bitcast<u32>(k)); }\n' +
     '    out[gid] = 0u;\n' +
     '    return;\n' +
     '  }\n' +
@@ -104,13 +107,17 @@ export function scatterAddProgram(
     '  let o = t / u.nb;\n' +
     '  var acc = in0[gid];\n' +
     '  var bad = false;\n' +
+    '  var badK = 0;\n' +
     '  for (var j = u.j0; j < u.j1; j = j + 1u) {\n' +
     '    let p = (o * u.J + j) * u.inner + inn;\n' +
     '    let k = in1[p];\n' +
     '    if (k == c) { acc = acc + in2[p]; }\n' +
-    '    if (k < 0 || k >= i32(u.nb)) { bad = true; }\n' +
+    '    if (k < 0 || k >= i32(u.nb)) { bad = true; badK = k; }\n' +
     '  }\n' +
-    '  if (bad) { atomicMin(&err[0], u.code); }\n' +
+    '  if (bad) {\n' +
+    '    let prev = atomicMin(&err[0], u.code);\n' +
+    '    if (prev > u.code) { atomicStore(&err[1], bitcast<u32>(badK)); }\n' +
+    '  }\n' +
     '  out[gid] = acc;\n';
   return {
     key: `scatterAdd|${t}|wg${wg}`,

@@ -2,7 +2,9 @@
 import { fail, fmtShape } from '../../errors.js';
 import { runPrimitive } from '../engine.js';
 import type { Conv2dParams } from '../primitives.js';
+import { checkShape } from '../shape.js';
 import type { Tensor } from '../tensor.js';
+import { checkArray, checkOptions, checkTensor, describeValue, publicOp } from './args.js';
 import { add, mul } from './elementwise.js';
 import { pad, reshape, slice, stack } from './movement.js';
 import { max, sum } from './reduce.js';
@@ -24,9 +26,12 @@ export interface ConvTranspose2dOptions extends Conv2dOptions {
 }
 
 function pair(op: string, name: string, v: Pair | undefined, dflt: number, min: number): [number, number] {
+  if (v !== undefined && typeof v !== 'number' && (!Array.isArray(v) || v.length !== 2)) {
+    fail(op, `${name} must be an integer or a pair of integers, got ${describeValue(v)}`);
+  }
   const p: [number, number] = v === undefined ? [dflt, dflt] : typeof v === 'number' ? [v, v] : [v[0], v[1]];
   if (!p.every((x) => Number.isInteger(x) && x >= min))
-    fail(op, `${name} must be integers >= ${min}, got [${p.join(',')}]`);
+    fail(op, `${name} must be integers >= ${min}, got ${p.map((x) => describeValue(x)).join(' and ')}`);
   return p;
 }
 
@@ -36,8 +41,10 @@ export function convOutSize(inSize: number, k: number, stride: number, padding: 
 }
 
 function convParams(op: string, o: Conv2dOptions): Conv2dParams {
+  checkOptions(op, o);
+  if (o.bias !== undefined) checkTensor(op, o.bias, 'bias');
   const groups = o.groups ?? 1;
-  if (!Number.isInteger(groups) || groups < 1) fail(op, `groups must be a positive integer, got ${groups}`);
+  if (!Number.isInteger(groups) || groups < 1) fail(op, `groups must be a positive integer, got ${String(groups)}`);
   return {
     stride: pair(op, 'stride', o.stride, 1, 1),
     padding: pair(op, 'padding', o.padding, 0, 0),
@@ -47,6 +54,7 @@ function convParams(op: string, o: Conv2dOptions): Conv2dParams {
 }
 
 function checkFloat4(op: string, name: string, t: Tensor): void {
+  checkTensor(op, t, name);
   if (t.rank !== 4) fail(op, `${name} must be 4-D, got ${fmtShape(t.shape)}`);
   if (t.dtype !== 'float32' && t.dtype !== 'float64') fail(op, `${name} must be float, got ${t.dtype}`);
 }
@@ -89,7 +97,7 @@ export function conv2d(x: Tensor, w: Tensor, opts: Conv2dOptions = {}): Tensor {
     );
   }
   const y = runPrimitive('conv2d', [x, w], p, [n, o, oh, ow], x.dtype);
-  return addBias(op, y, opts.bias);
+  return publicOp(op, () => addBias(op, y, opts.bias));
 }
 
 /**
@@ -110,6 +118,7 @@ function checkGradientGeometry(
   const oh = convOutSize(h, kh, p.stride[0], p.padding[0], p.dilation[0]);
   const ow = convOutSize(wd, kw, p.stride[1], p.padding[1], p.dilation[1]);
   const [dn, dc, dh, dw] = dy.shape;
+  if (o % p.groups !== 0) fail(op, `output channels ${o} must be divisible by groups ${p.groups}`);
   if (x.length !== 4 || w.length !== 4 || dn !== n || dc !== o || dh !== oh || dw !== ow || cg * p.groups !== c) {
     fail(op, `${mismatch} (expected dy [${n},${o},${oh},${ow}])`);
   }
@@ -128,6 +137,9 @@ export function conv2dBackwardInput(
   const op = 'conv2dBackwardInput';
   checkFloat4(op, 'dy', dy);
   checkFloat4(op, 'weight', w);
+  checkArray(op, inputShape, 'inputShape');
+  checkShape(op, inputShape);
+  if (dy.dtype !== w.dtype) fail(op, `dtypes differ: dy ${dy.dtype}, weight ${w.dtype}`);
   const p = convParams(op, opts);
   checkGradientGeometry(
     op,
@@ -150,6 +162,9 @@ export function conv2dBackwardFilter(
   const op = 'conv2dBackwardFilter';
   checkFloat4(op, 'input', x);
   checkFloat4(op, 'dy', dy);
+  checkArray(op, filterShape, 'filterShape');
+  checkShape(op, filterShape);
+  if (dy.dtype !== x.dtype) fail(op, `dtypes differ: input ${x.dtype}, dy ${dy.dtype}`);
   const p = convParams(op, opts);
   checkGradientGeometry(
     op,
@@ -170,12 +185,14 @@ export function convTranspose2d(x: Tensor, w: Tensor, opts: ConvTranspose2dOptio
   const op = 'convTranspose2d';
   checkFloat4(op, 'input', x);
   checkFloat4(op, 'weight', w);
+  if (x.dtype !== w.dtype) fail(op, `dtypes differ: input ${x.dtype}, weight ${w.dtype}`);
   const p = convParams(op, opts);
   const op2 = pair(op, 'outputPadding', opts.outputPadding, 0, 0);
   const [n, cin, h, wd] = x.shape as [number, number, number, number];
   const [wi, coutG, kh, kw] = w.shape as [number, number, number, number];
   if (wi !== cin)
     fail(op, `weight ${fmtShape(w.shape)} expects ${wi} input channels, input ${fmtShape(x.shape)} has ${cin}`);
+  if (cin % p.groups !== 0) fail(op, `input channels ${cin} must be divisible by groups ${p.groups}`);
   if (op2[0] >= Math.max(p.stride[0], p.dilation[0]) || op2[1] >= Math.max(p.stride[1], p.dilation[1])) {
     fail(op, `outputPadding [${op2}] must be smaller than stride or dilation`);
   }
@@ -195,8 +212,10 @@ export function convTranspose2d(x: Tensor, w: Tensor, opts: ConvTranspose2dOptio
           [0, ew],
         ])
       : x;
-  const y = conv2dBackwardInput(xp, w, [n, coutG * p.groups, oh, ow], opts);
-  return addBias(op, y, opts.bias);
+  return publicOp(op, () => {
+    const y = conv2dBackwardInput(xp, w, [n, coutG * p.groups, oh, ow], opts);
+    return addBias(op, y, opts.bias);
+  });
 }
 
 export interface Pool2dOptions {
@@ -206,6 +225,9 @@ export interface Pool2dOptions {
 
 /** Stacks the kH*kW strided window views of a (padded) input along a new last axis. */
 function windows(op: string, x: Tensor, kernel: Pair, opts: Pool2dOptions, padValue: number): Tensor {
+  checkTensor(op, x);
+  checkOptions(op, opts);
+  if (x.dtype === 'bool') fail(op, `expected a numeric tensor, got bool of shape ${fmtShape(x.shape)}`);
   if (x.rank !== 4) fail(op, `input must be 4-D [N, C, H, W], got ${fmtShape(x.shape)}`);
   const k = pair(op, 'kernel', kernel, 1, 1);
   const s = pair(op, 'stride', opts.stride ?? k, 1, 1);
@@ -235,11 +257,13 @@ function windows(op: string, x: Tensor, kernel: Pair, opts: Pool2dOptions, padVa
 
 /** Max pooling over kH x kW windows (stride defaults to the kernel; padding counts as -inf). */
 export function maxPool2d(x: Tensor, kernel: Pair, opts: Pool2dOptions = {}): Tensor {
-  return max(windows('maxPool2d', x, kernel, opts, Number.NEGATIVE_INFINITY), -1);
+  return publicOp('maxPool2d', () => max(windows('maxPool2d', x, kernel, opts, Number.NEGATIVE_INFINITY), -1));
 }
 
 /** Average pooling (padding counts as zeros in the average, like PyTorch's default). */
 export function avgPool2d(x: Tensor, kernel: Pair, opts: Pool2dOptions = {}): Tensor {
   const k = pair('avgPool2d', 'kernel', kernel, 1, 1);
-  return mul(sum(windows('avgPool2d', x, kernel, opts, 0), -1), 1 / (k[0] * k[1]));
+  checkTensor('avgPool2d', x);
+  if (x.dtype !== 'float32' && x.dtype !== 'float64') fail('avgPool2d', `expected a float tensor, got ${x.dtype}`);
+  return publicOp('avgPool2d', () => mul(sum(windows('avgPool2d', x, kernel, opts, 0), -1), 1 / (k[0] * k[1])));
 }

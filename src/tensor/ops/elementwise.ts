@@ -6,6 +6,7 @@ import { runPrimitive } from '../engine.js';
 import type { BinaryOp, CompareOp, UnaryOp } from '../primitives.js';
 import { broadcastMany, broadcastShapes } from '../shape.js';
 import type { Tensor, TensorLike } from '../tensor.js';
+import { checkFinite, checkNumber, checkTensor, publicOp } from './args.js';
 import { toTensorArg } from './convert.js';
 
 /**
@@ -73,7 +74,17 @@ function binary(op: BinaryOp, aLike: TensorLike, bLike: TensorLike): Tensor {
 export const add = (a: TensorLike, b: TensorLike): Tensor => binary('add', a, b);
 export const sub = (a: TensorLike, b: TensorLike): Tensor => binary('sub', a, b);
 export const mul = (a: TensorLike, b: TensorLike): Tensor => binary('mul', a, b);
-/** True division; on int32 it truncates towards zero (like C). */
+/**
+ * True division; on int32 it truncates towards zero (like C), and a zero divisor is an error
+ * (PyTorch's choice on the CPU; NumPy gives 0 with a warning): `div: integer division by zero ...`.
+ * On WebGPU the error is reported at the next read-back. Cast to float for IEEE inf/NaN.
+ *
+ * @example
+ * ```ts
+ * div(tensor([7, -7], { dtype: 'int32' }), 2);   // [3, -3]
+ * div(tensor([1], { dtype: 'int32' }), 0);       // throws TesseraError (div: integer division by zero ...)
+ * ```
+ */
 export const div = (a: TensorLike, b: TensorLike): Tensor => binary('div', a, b);
 export const pow = (a: TensorLike, b: TensorLike): Tensor => binary('pow', a, b);
 /** Elementwise maximum; NaN propagates. */
@@ -121,6 +132,7 @@ export function where(cond: TensorLike, a: TensorLike, b: TensorLike): Tensor {
 
 /** Converts to another dtype (float -> int32 truncates towards zero; anything -> bool is `!= 0`). */
 export function cast(x: Tensor, dtype: DType): Tensor {
+  checkTensor('cast', x);
   checkDType('cast', dtype);
   if (x.dtype === dtype) return x;
   return runPrimitive('cast', [x], { dtype }, x.shape, dtype);
@@ -128,8 +140,10 @@ export function cast(x: Tensor, dtype: DType): Tensor {
 
 // ------------------------------------------------------------------ composites
 
-export const square = (x: TensorLike): Tensor => withArgs('square', [x], ([t]) => mul(t!, t!));
-export const reciprocal = (x: TensorLike): Tensor => withArgs('reciprocal', [x], ([t]) => div(1, t!));
+export const square = (x: TensorLike): Tensor =>
+  publicOp('square', () => withArgs('square', [x], ([t]) => mul(t!, t!)));
+export const reciprocal = (x: TensorLike): Tensor =>
+  publicOp('reciprocal', () => withArgs('reciprocal', [x], ([t]) => div(1, t!)));
 
 /**
  * log(1 + exp(x)) computed stably as max(x, 0) + log1p(exp(-|x|)). The branches are picked with
@@ -137,17 +151,24 @@ export const reciprocal = (x: TensorLike): Tensor => withArgs('reciprocal', [x],
  * x = 0 too (relu and abs would give the gradient 0 there instead of 1/2).
  */
 export function softplus(x: Tensor): Tensor {
-  const pos = gt(x, 0);
-  return add(where(pos, x, 0), log1p(exp(where(pos, neg(x), x))));
+  checkTensor('softplus', x);
+  return publicOp('softplus', () => {
+    const pos = gt(x, 0);
+    return add(where(pos, x, 0), log1p(exp(where(pos, neg(x), x))));
+  });
 }
 
 /** log(sigmoid(x)) = -softplus(-x). */
 export function logSigmoid(x: Tensor): Tensor {
-  return neg(softplus(neg(x)));
+  checkTensor('logSigmoid', x);
+  return publicOp('logSigmoid', () => neg(softplus(neg(x))));
 }
 
 /** Clamps to [min, max]; gradient 1 inside, 0 outside. */
 export function clamp(x: Tensor, min?: number, max?: number): Tensor {
+  checkTensor('clamp', x);
+  if (min !== undefined) checkNumber('clamp', min, 'min');
+  if (max !== undefined) checkNumber('clamp', max, 'max');
   if (min !== undefined && max !== undefined && min > max) fail('clamp', `min ${min} is greater than max ${max}`);
   let y = x;
   if (min !== undefined) y = maximum(y, min);
@@ -155,12 +176,27 @@ export function clamp(x: Tensor, min?: number, max?: number): Tensor {
   return y;
 }
 
+/**
+ * x for x > 0, slope * x otherwise. `slope` must be a finite number (NaN would silently turn every
+ * negative input into NaN).
+ *
+ * @example
+ * ```ts
+ * leakyRelu(tensor([-2, 3]), 0.1);   // [-0.2, 3]
+ * ```
+ */
 export function leakyRelu(x: Tensor, slope = 0.01): Tensor {
-  return where(gt(x, 0), x, mul(x, slope));
+  checkTensor('leakyRelu', x);
+  checkFinite('leakyRelu', slope, 'slope');
+  return publicOp('leakyRelu', () => where(gt(x, 0), x, mul(x, slope)));
 }
 
 /** x for x > 0, alpha (exp(x) - 1) otherwise; the gradient at 0 is alpha (the x <= 0 branch). */
 export function elu(x: Tensor, alpha = 1): Tensor {
-  const pos = gt(x, 0);
-  return where(pos, x, mul(expm1(where(pos, 0, x)), alpha));
+  checkTensor('elu', x);
+  checkFinite('elu', alpha, 'alpha');
+  return publicOp('elu', () => {
+    const pos = gt(x, 0);
+    return where(pos, x, mul(expm1(where(pos, 0, x)), alpha));
+  });
 }

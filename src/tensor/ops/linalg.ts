@@ -3,6 +3,7 @@ import { fail, fmtShape } from '../../errors.js';
 import { runPrimitive } from '../engine.js';
 import { broadcastShapes } from '../shape.js';
 import type { Tensor } from '../tensor.js';
+import { checkOptions, checkTensor, publicOp } from './args.js';
 import { reshape } from './movement.js';
 
 export interface MatmulOptions {
@@ -18,9 +19,13 @@ export interface MatmulOptions {
  */
 export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
   const op = 'matmul';
+  checkTensor(op, a, 'a');
+  checkTensor(op, b, 'b');
+  checkOptions(op, opts);
   if (a.rank === 0 || b.rank === 0)
     fail(op, `operands must have rank >= 1, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
-  if (a.dtype !== b.dtype) fail(op, `dtypes differ: ${a.dtype} and ${b.dtype}`);
+  if (a.dtype !== b.dtype)
+    fail(op, `dtypes differ: ${a.dtype} ${fmtShape(a.shape)} and ${b.dtype} ${fmtShape(b.shape)}`);
   if (a.dtype !== 'float32' && a.dtype !== 'float64') fail(op, `expected float tensors, got ${a.dtype}`);
   const transA = opts.transA ?? false;
   const transB = opts.transB ?? false;
@@ -49,14 +54,18 @@ export function matmul(a: Tensor, b: Tensor, opts: MatmulOptions = {}): Tensor {
 
 /** Inner product of two 1-D tensors (a scalar). */
 export function dot(a: Tensor, b: Tensor): Tensor {
+  checkTensor('dot', a, 'a');
+  checkTensor('dot', b, 'b');
   if (a.rank !== 1 || b.rank !== 1)
     fail('dot', `expected 1-D tensors, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
-  return matmul(a, b);
+  return publicOp('dot', () => matmul(a, b));
 }
 
 /** Outer product of two 1-D tensors. */
 export function outer(a: Tensor, b: Tensor): Tensor {
+  checkTensor('outer', a, 'a');
+  checkTensor('outer', b, 'b');
   if (a.rank !== 1 || b.rank !== 1)
     fail('outer', `expected 1-D tensors, got ${fmtShape(a.shape)} and ${fmtShape(b.shape)}`);
-  return matmul(reshape(a, [a.size, 1]), reshape(b, [1, b.size]));
+  return publicOp('outer', () => matmul(reshape(a, [a.size, 1]), reshape(b, [1, b.size])));
 }

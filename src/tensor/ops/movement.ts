@@ -4,9 +4,11 @@ import { fail, fmtShape } from '../../errors.js';
 import { runPrimitive, tensorFromStorage } from '../engine.js';
 import { broadcastShapes, checkShape, normalizeAxes, normalizeAxis, shapesEqual, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
+import { checkArray, checkInt, checkNumber, checkTensor, checkTensorList, describeValue, publicOp } from './args.js';
 
 /** A tensor sharing `x`'s storage that autodiff treats as a constant. */
 export function stopGradient(x: Tensor): Tensor {
+  checkTensor('stopGradient', x);
   x.assertAlive('stopGradient');
   const storage = x.storageRef();
   storage.refs++;
@@ -16,6 +18,8 @@ export function stopGradient(x: Tensor): Tensor {
 /** New shape with the same elements; one dimension may be -1 (inferred). Shares storage. */
 export function reshape(x: Tensor, shape: readonly number[]): Tensor {
   const op = 'reshape';
+  checkTensor(op, x);
+  checkArray(op, shape, 'shape');
   const inferred = shape.filter((d) => d === -1).length;
   if (inferred > 1) fail(op, `only one dimension may be -1, got ${fmtShape(shape)}`);
   const known = shape.filter((d) => d !== -1);
@@ -40,6 +44,9 @@ export function reshape(x: Tensor, shape: readonly number[]): Tensor {
 /** Reorders axes: out.shape[i] = x.shape[perm[i]]. */
 export function permute(x: Tensor, perm: readonly number[]): Tensor {
   const op = 'permute';
+  checkTensor(op, x);
+  checkArray(op, perm, 'perm');
+  if (perm.some((a) => typeof a !== 'number')) fail(op, 'perm must be an array of integers');
   if (perm.length !== x.rank)
     fail(op, `permutation [${perm.join(',')}] has ${perm.length} axes, tensor ${fmtShape(x.shape)} has ${x.rank}`);
   const p = perm.map((a) => normalizeAxis(op, a, x.rank));
@@ -56,6 +63,7 @@ export function permute(x: Tensor, perm: readonly number[]): Tensor {
 
 /** Reverses the axes (default), or applies `perm`; `x.T` swaps the last two. */
 export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
+  checkTensor('transpose', x);
   if (perm !== undefined) return permute(x, perm);
   if (x.rank < 2) return x;
   const p = x.shape.map((_, i) => i);
@@ -66,6 +74,7 @@ export function transpose(x: Tensor, perm?: readonly number[]): Tensor {
 /** Broadcasts to `shape` with NumPy rules (new leading axes, size-1 axes stretched). */
 export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
   const op = 'broadcastTo';
+  checkTensor(op, x);
   checkShape(op, shape);
   const b = broadcastShapes(op, x.shape, shape);
   if (!shapesEqual(b, shape)) fail(op, `cannot broadcast ${fmtShape(x.shape)} to ${fmtShape(shape)}`);
@@ -74,6 +83,7 @@ export function broadcastTo(x: Tensor, shape: readonly number[]): Tensor {
 }
 
 export function squeeze(x: Tensor, axis?: number | readonly number[]): Tensor {
+  checkTensor('squeeze', x);
   const axes =
     axis === undefined ? x.shape.flatMap((d, i) => (d === 1 ? [i] : [])) : normalizeAxes('squeeze', axis, x.rank);
   for (const a of axes)
@@ -86,6 +96,7 @@ export function squeeze(x: Tensor, axis?: number | readonly number[]): Tensor {
 
 /** Inserts a size-1 axis at `axis` (in the result's numbering, so -1 appends). */
 export function unsqueeze(x: Tensor, axis: number): Tensor {
+  checkTensor('unsqueeze', x);
   const a = normalizeAxis('unsqueeze', axis, x.rank + 1);
   const s = [...x.shape];
   s.splice(a, 0, 1);
@@ -102,6 +113,8 @@ export type SliceSpec = readonly SliceRange[];
  */
 export function slice(x: Tensor, spec: SliceSpec): Tensor {
   const op = 'slice';
+  checkTensor(op, x);
+  checkArray(op, spec, 'spec');
   if (spec.length > x.rank)
     fail(op, `spec has ${spec.length} entries for a tensor of rank ${x.rank} ${fmtShape(x.shape)}`);
   const starts: number[] = [];
@@ -119,19 +132,27 @@ export function slice(x: Tensor, spec: SliceSpec): Tensor {
       continue;
     }
     if (typeof r === 'number') {
-      if (!Number.isInteger(r) || r < -n || r >= n) fail(op, `index ${r} is out of range for axis ${i} of size ${n}`);
+      if (!Number.isInteger(r)) fail(op, `index ${r} on axis ${i} must be an integer`);
+      if (r < -n || r >= n) fail(op, `index ${r} is out of range for axis ${i} of size ${n}`);
       starts.push(r < 0 ? r + n : r);
       steps.push(1);
       shape.push(1);
       dropAxes.push(i);
       continue;
     }
+    if (!Array.isArray(r) || r.length > 3) {
+      fail(
+        op,
+        `spec[${i}] must be null, an integer index or [start, stop, step], got ${describeValue(r)} (strings such as '1:2' are not parsed)`,
+      );
+    }
     const step = r[2] ?? 1;
-    if (!Number.isInteger(step) || step === 0) fail(op, `step must be a non-zero integer, got ${step} on axis ${i}`);
     for (const v of [r[0], r[1]]) {
       if (v !== undefined && v !== null && !Number.isInteger(v))
-        fail(op, `bounds must be integers, got ${v} on axis ${i}`);
+        fail(op, `bounds must be integers (or null), got ${describeValue(v)} on axis ${i}`);
     }
+    if (!Number.isInteger(step) || step === 0)
+      fail(op, `step must be a non-zero integer, got ${describeValue(step)} on axis ${i}`);
     const clampIdx = (v: number, lo: number, hi: number): number => Math.min(Math.max(v < 0 ? v + n : v, lo), hi);
     if (step > 0) {
       const start = r[0] == null ? 0 : clampIdx(r[0], 0, n);
@@ -164,6 +185,7 @@ export function slice(x: Tensor, spec: SliceSpec): Tensor {
 
 /** Reverses the order of elements along `axes` (all when omitted). */
 export function flip(x: Tensor, axes?: number | readonly number[]): Tensor {
+  checkTensor('flip', x);
   const a = normalizeAxes('flip', axes, x.rank).filter((i) => x.shape[i]! > 1);
   if (a.length === 0) return x;
   return runPrimitive('flip', [x], { axes: a }, x.shape, x.dtype);
@@ -175,11 +197,19 @@ export function flip(x: Tensor, axes?: number | readonly number[]): Tensor {
  */
 export function pad(x: Tensor, padding: readonly (readonly [number, number])[], value = 0): Tensor {
   const op = 'pad';
+  checkTensor(op, x);
+  checkArray(op, padding, 'padding');
+  checkNumber(op, value, 'value');
+  if (x.dtype === 'int32') checkInt(op, value, 'value (for an int32 tensor)');
   if (padding.length > x.rank) fail(op, `${padding.length} pad pairs for a tensor of rank ${x.rank}`);
   const before: number[] = [];
   const shape: number[] = [];
   for (let i = 0; i < x.rank; i++) {
-    const [b, a] = padding[i] ?? [0, 0];
+    const pair: unknown = padding[i] ?? [0, 0];
+    if (!Array.isArray(pair) || pair.length !== 2) {
+      fail(op, `padding[${i}] must be a pair [before, after], got ${describeValue(pair)}`);
+    }
+    const [b, a] = pair as [number, number];
     if (!Number.isInteger(b) || !Number.isInteger(a) || b < 0 || a < 0) {
       fail(op, `padding must be non-negative integers, got [${b},${a}] on axis ${i}`);
     }
@@ -193,6 +223,7 @@ export function pad(x: Tensor, padding: readonly (readonly [number, number])[], 
 /** Joins tensors along an existing axis. */
 export function concat(xs: readonly Tensor[], axis = 0): Tensor {
   const op = 'concat';
+  checkTensorList(op, xs);
   if (xs.length === 0) fail(op, 'needs at least one tensor');
   const first = xs[0]!;
   const ax = normalizeAxis(op, axis, first.rank);
@@ -211,31 +242,38 @@ export function concat(xs: readonly Tensor[], axis = 0): Tensor {
 
 /** Joins tensors along a new axis. */
 export function stack(xs: readonly Tensor[], axis = 0): Tensor {
+  checkTensorList('stack', xs);
   if (xs.length === 0) fail('stack', 'needs at least one tensor');
   const a = normalizeAxis('stack', axis, xs[0]!.rank + 1);
   for (const t of xs) {
     if (!shapesEqual(t.shape, xs[0]!.shape))
       fail('stack', `shapes differ: ${xs.map((u) => fmtShape(u.shape)).join(', ')}`);
   }
-  return concat(
-    xs.map((t) => unsqueeze(t, a)),
-    a,
+  return publicOp('stack', () =>
+    concat(
+      xs.map((t) => unsqueeze(t, a)),
+      a,
+    ),
   );
 }
 
 /** Splits along `axis` into `sections` equal parts, or parts of the given sizes. */
 export function split(x: Tensor, sections: number | readonly number[], axis = 0): Tensor[] {
   const op = 'split';
+  checkTensor(op, x);
+  if (typeof sections !== 'number') checkArray(op, sections, 'sections');
   const ax = normalizeAxis(op, axis, x.rank);
   const n = x.shape[ax]!;
   let sizes: number[];
   if (typeof sections === 'number') {
-    if (!Number.isInteger(sections) || sections <= 0 || n % sections !== 0) {
-      fail(op, `axis ${ax} of size ${n} cannot be split into ${sections} equal parts`);
+    // An empty axis splits into one empty part (more would be any number of empty tensors).
+    if (!Number.isInteger(sections) || sections <= 0 || n % sections !== 0 || sections > Math.max(n, 1)) {
+      fail(op, `axis ${ax} of size ${n} cannot be split into ${describeValue(sections)} equal parts`);
     }
     sizes = new Array(sections).fill(n / sections);
   } else {
     sizes = [...sections];
+    if (sizes.some((s) => typeof s !== 'number')) fail(op, 'sections must be a number or an array of numbers');
     if (sizes.some((s) => !Number.isInteger(s) || s < 0) || sizes.reduce((a, b) => a + b, 0) !== n) {
       fail(
         op,
@@ -257,6 +295,7 @@ export function split(x: Tensor, sections: number | readonly number[], axis = 0)
 /** Repeats the whole tensor `reps[i]` times along axis i (NumPy's tile). */
 export function tile(x: Tensor, reps: readonly number[]): Tensor {
   const op = 'tile';
+  checkTensor(op, x);
   checkShape(op, reps);
   const r = [...new Array(Math.max(0, x.rank - reps.length)).fill(1), ...reps];
   const xs = [...new Array(Math.max(0, r.length - x.rank)).fill(1), ...x.shape];
@@ -267,16 +306,24 @@ export function tile(x: Tensor, reps: readonly number[]): Tensor {
     inter.push(1, xs[i]!);
     expanded.push(r[i]!, xs[i]!);
   }
-  return reshape(
-    broadcastTo(reshape(x, inter), expanded),
+  checkShape(
+    op,
     xs.map((d, i) => d * r[i]!),
+  );
+  return publicOp(op, () =>
+    reshape(
+      broadcastTo(reshape(x, inter), expanded),
+      xs.map((d, i) => d * r[i]!),
+    ),
   );
 }
 
 /** Repeats each element `repeats` times along `axis` (NumPy's repeat / torch.repeat_interleave). */
 export function repeat(x: Tensor, repeats: number, axis: number): Tensor {
   const op = 'repeat';
-  if (!Number.isInteger(repeats) || repeats < 0) fail(op, `repeats must be a non-negative integer, got ${repeats}`);
+  checkTensor(op, x);
+  if (!Number.isInteger(repeats) || repeats < 0)
+    fail(op, `repeats must be a non-negative integer, got ${describeValue(repeats)}`);
   const ax = normalizeAxis(op, axis, x.rank);
   const inter = [...x.shape];
   inter.splice(ax + 1, 0, 1);
@@ -284,7 +331,8 @@ export function repeat(x: Tensor, repeats: number, axis: number): Tensor {
   expanded[ax + 1] = repeats;
   const out = [...x.shape];
   out[ax] = x.shape[ax]! * repeats;
-  return reshape(broadcastTo(reshape(x, inter), expanded), out);
+  checkShape(op, out);
+  return publicOp(op, () => reshape(broadcastTo(reshape(x, inter), expanded), out));
 }
 
 /** @internal The slice primitive with explicit starts/steps (used by gradient rules). */

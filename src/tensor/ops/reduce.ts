@@ -1,11 +1,13 @@
 // Reductions: sum, max, min, mean, variance, std, norm, logsumexp, (log-)softmax, argmax and
 // argmin.
 import { fail, fmtShape } from '../../errors.js';
-import { isFloat } from '../dtype.js';
-import { runPrimitive } from '../engine.js';
+import { allocArray, isFloat } from '../dtype.js';
+import { runPrimitive, tensorFromArray } from '../engine.js';
 import type { ArgReduceOp, ReduceOp } from '../primitives.js';
-import { normalizeAxes, normalizeAxis } from '../shape.js';
+import { normalizeAxes, normalizeAxis, sizeOf } from '../shape.js';
 import type { Tensor } from '../tensor.js';
+import { checkOptions, checkTensor, describeValue, publicOp } from './args.js';
+import { assertFloat, zerosLike } from './convert.js';
 import { abs, cast, exp, gt, log, mul, pow, sqrt, square, sub, where } from './elementwise.js';
 import { reshape, stopGradient } from './movement.js';
 import { isfinite } from './predicates.js';
@@ -21,6 +23,8 @@ function reduce(
   axis: number | readonly number[] | undefined,
   opts: ReduceOptions = {},
 ): Tensor {
+  checkTensor(op, x);
+  checkOptions(op, opts);
   if (x.dtype === 'bool' && op !== 'sum') fail(op, 'expected a numeric tensor, got bool');
   const axes = normalizeAxes(op, axis, x.rank);
   for (const a of axes) {
@@ -55,9 +59,10 @@ function countOf(x: Tensor, axis: number | readonly number[] | undefined, op: st
 }
 
 export function mean(x: Tensor, axis?: number | readonly number[], opts?: ReduceOptions): Tensor {
+  checkTensor('mean', x);
   if (!isFloat(x.dtype)) fail('mean', `expected a float tensor, got ${x.dtype}; cast it first`);
   const n = countOf(x, axis, 'mean');
-  return mul(sum(x, axis, opts), 1 / n);
+  return publicOp('mean', () => mul(sum(x, axis, opts), 1 / n));
 }
 
 /** Variance with `correction` (0: population, default; 1: Bessel's). */
@@ -66,10 +71,14 @@ export function variance(
   axis?: number | readonly number[],
   opts: ReduceOptions & { correction?: number } = {},
 ): Tensor {
+  assertFloat('variance', x);
+  checkOptions('variance', opts);
   const n = countOf(x, axis, 'variance');
-  const mu = mean(x, axis, { keepdims: true });
-  const ss = sum(square(sub(x, mu)), axis, opts);
-  return mul(ss, 1 / Math.max(n - (opts.correction ?? 0), 0));
+  return publicOp('variance', () => {
+    const mu = mean(x, axis, { keepdims: true });
+    const ss = sum(square(sub(x, mu)), axis, opts);
+    return mul(ss, 1 / Math.max(n - (opts.correction ?? 0), 0));
+  });
 }
 
 export function std(
@@ -77,11 +86,20 @@ export function std(
   axis?: number | readonly number[],
   opts: ReduceOptions & { correction?: number } = {},
 ): Tensor {
-  return sqrt(variance(x, axis, opts));
+  assertFloat('std', x);
+  return publicOp('std', () => sqrt(variance(x, axis, opts)));
 }
 
 /** p-norm over axes (default p = 2, all axes). */
 export function norm(x: Tensor, p = 2, axis?: number | readonly number[], opts?: ReduceOptions): Tensor {
+  assertFloat('norm', x);
+  if (typeof p !== 'number' || !(p > 0))
+    fail('norm', `p must be a positive number or Infinity, got ${describeValue(p)}`);
+  normalizeAxes('norm', axis, x.rank);
+  return publicOp('norm', () => normBody(x, p, axis, opts));
+}
+
+function normBody(x: Tensor, p: number, axis: number | readonly number[] | undefined, opts?: ReduceOptions): Tensor {
   if (p === Number.POSITIVE_INFINITY) return max(abs(x), axis, opts);
   if (p === 1) return sum(abs(x), axis, opts);
   // s^(1/p) has an infinite slope at s = 0, which times the zero inner gradient gives NaN; the
@@ -94,10 +112,39 @@ export function norm(x: Tensor, p = 2, axis?: number | readonly number[], opts?:
 
 /**
  * log(sum(exp(x))) over axes, stable for large |x|: the max is subtracted first (as a constant for
- * autodiff, which leaves the gradient softmax(x) exact). Rows that are all -inf give -inf.
+ * autodiff, which leaves the gradient softmax(x) exact). Rows that are all -inf give -inf, and so
+ * does a reduction over an empty axis (the log of an empty sum, as in PyTorch).
+ *
+ * @example
+ * ```ts
+ * logsumexp(tensor([[0, 0], [1, 1]]), 1);   // [log 2, 1 + log 2]
+ * logsumexp(zeros([2, 0]), 1);              // [-Infinity, -Infinity]
+ * ```
  */
 export function logsumexp(x: Tensor, axis?: number | readonly number[], opts: ReduceOptions = {}): Tensor {
+  assertFloat('logsumexp', x);
+  checkOptions('logsumexp', opts);
   const axes = normalizeAxes('logsumexp', axis, x.rank);
+  const outShape = x.shape.map((d, i) => (axes.includes(i) ? 1 : d));
+  if (axes.some((a) => x.shape[a] === 0)) {
+    const data = allocArray(x.dtype, sizeOf(outShape), 'logsumexp').fill(Number.NEGATIVE_INFINITY);
+    const empty = tensorFromArray(data, outShape, x.dtype, x.backend);
+    return opts.keepdims
+      ? empty
+      : reshape(
+          empty,
+          outShape.filter((_, i) => !axes.includes(i)),
+        );
+  }
+  return publicOp('logsumexp', () => logsumexpBody(x, axis, axes, opts));
+}
+
+function logsumexpBody(
+  x: Tensor,
+  axis: number | readonly number[] | undefined,
+  axes: readonly number[],
+  opts: ReduceOptions,
+): Tensor {
   const m = stopGradient(max(x, axis, { keepdims: true }));
   const mSafe = where(isfinite(m), m, 0);
   const s = log(sum(exp(sub(x, mSafe)), axis, { keepdims: true }));
@@ -110,17 +157,34 @@ export function logsumexp(x: Tensor, axis?: number | readonly number[], opts: Re
       );
 }
 
+/** x - logsumexp(x) along `axis`; over an empty axis the result is empty (as in PyTorch). */
 export function logSoftmax(x: Tensor, axis = -1): Tensor {
+  assertFloat('logSoftmax', x);
   normalizeAxis('logSoftmax', axis, x.rank);
-  return sub(x, logsumexp(x, axis, { keepdims: true }));
+  if (x.size === 0) return zerosLike(x);
+  return publicOp('logSoftmax', () => sub(x, logsumexp(x, axis, { keepdims: true })));
 }
 
+/**
+ * exp(x) / sum(exp(x)) along `axis` (default the last), computed as exp(logSoftmax(x)). Float
+ * tensors only; over an empty axis the result is an empty tensor of x's shape (as in PyTorch).
+ *
+ * @example
+ * ```ts
+ * softmax(tensor([[0, 0], [0, Math.log(3)]]));   // [[0.5, 0.5], [0.25, 0.75]]
+ * softmax(zeros([2, 0]));                        // an empty [2, 0] tensor
+ * ```
+ */
 export function softmax(x: Tensor, axis = -1): Tensor {
+  assertFloat('softmax', x);
   normalizeAxis('softmax', axis, x.rank);
-  return exp(logSoftmax(x, axis));
+  if (x.size === 0) return zerosLike(x);
+  return publicOp('softmax', () => exp(logSoftmax(x, axis)));
 }
 
 function argReduce(op: ArgReduceOp, x: Tensor, axis: number | undefined, opts: ReduceOptions = {}): Tensor {
+  checkTensor(op, x);
+  checkOptions(op, opts);
   if (x.dtype === 'bool') fail(op, 'expected a numeric tensor, got bool');
   let input = x;
   let ax: number;
