@@ -1,26 +1,39 @@
-// Composing finished PNG figures: panels side by side under a common title (Figure 1's GAN vs PresGAN).
-import { Canvas, decodePNG, textWidth, WHITE } from './canvas.js';
+// PNG output (Node, when called): composing finished figures, panels side by side under a common title (Figure 1's GAN
+// vs PresGAN), as PNG bytes. SVG panels stay vector; PNG panels are embedded as images.
+import { fail } from '../errors.js';
+import { sideBySideSVG } from './grid.js';
+import { type RasterOptions, svgToPNG } from './png.js';
+import { base64 } from './raster.js';
+import { el, type Figure, svgDocument } from './svg.js';
 
-/** Places PNG panels left to right (tops aligned) under an optional title; returns PNG bytes. */
-export function sideBySide(panels: readonly Uint8Array[], opts: { title?: string; gap?: number } = {}): Buffer {
-  const decoded = panels.map((p) => decodePNG(p));
-  const gap = opts.gap ?? 8;
-  const titleH = opts.title ? 28 : 0;
-  const width = decoded.reduce((w, d) => w + d.width, 0) + gap * Math.max(0, decoded.length - 1);
-  const height = titleH + Math.max(1, ...decoded.map((d) => d.height));
-  const c = new Canvas(Math.max(1, width), height, WHITE);
-  if (opts.title) {
-    const scale = 2;
-    c.text(Math.max(0, (width - textWidth(opts.title, scale)) / 2), 6, opts.title, [20, 20, 20], scale);
-  }
-  let x0 = 0;
-  for (const d of decoded) {
-    for (let y = 0; y < d.height; y++) {
-      const src = y * d.width * 4;
-      const dst = ((titleH + y) * c.width + x0) * 4;
-      c.pixels.set(d.pixels.subarray(src, src + d.width * 4), dst);
-    }
-    x0 += d.width + gap;
-  }
-  return c.toPNG();
+/** The size stored in a PNG's IHDR chunk. */
+function pngSize(bytes: Uint8Array): { width: number; height: number } {
+  const sig = [0x89, 0x50, 0x4e, 0x47];
+  if (bytes.length < 24 || !sig.every((v, i) => bytes[i] === v)) fail('sideBySide', 'a panel is not a PNG file');
+  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  return { width: view.getUint32(16), height: view.getUint32(20) };
+}
+
+/** A PNG wrapped as an SVG figure of its own pixel size. */
+function pngFigure(bytes: Uint8Array): Figure {
+  const { width, height } = pngSize(bytes);
+  const image = el('image', { width, height, href: `data:image/png;base64,${base64(bytes)}` });
+  return svgDocument(width, height, [image]);
+}
+
+/**
+ * Places panels (SVG figures, or PNG bytes) left to right, tops aligned, under an optional title;
+ * returns PNG bytes.
+ *
+ * @example
+ * ```ts
+ * const png = sideBySide([scatterSVG(a), scatterSVG(b)], { title: 'GAN (left) and PresGAN (right)', scale: 2 });
+ * ```
+ */
+export function sideBySide(
+  panels: readonly (Uint8Array | Figure)[],
+  opts: { title?: string; gap?: number } & RasterOptions = {},
+): Uint8Array {
+  const figures = panels.map((p) => (p instanceof Uint8Array ? pngFigure(p) : p));
+  return svgToPNG(sideBySideSVG(figures, opts), opts);
 }

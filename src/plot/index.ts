@@ -1,20 +1,16 @@
-// Plots as PNG bytes, without a browser: scatter, density, image grids and line plots.
-export { Axes, type AxesOptions, drawAxes, formatTick, niceTicks, PALETTE, viridis } from './axes.js';
-export { BLACK, Canvas, decodePNG, type RGB, textHeight, textWidth, WHITE } from './canvas.js';
+// Figures: everything in browser.ts (SVG figures, pure) plus PNG output and files (png.ts,
+// plots.ts, compose.ts), which reach Node's modules and the resvg addon only when called (node.ts):
+// importing this module loads nothing from Node, so it bundles for a browser, where PNG calls throw.
+export * from './browser.js';
+export { sideBySide } from './compose.js';
+export { densityPlot, imageGrid, linePlot, scatterPlot } from './plots.js';
 export {
-  autoRange,
-  type DensityOptions,
-  densityPlot,
-  flattenPoints,
-  histogram2d,
-  type ImageGridOptions,
-  imageGrid,
-  type LinePlotOptions,
-  linePlot,
-  type Points2D,
-  type Range2D,
-  type ScatterOptions,
-  type Series,
+  decodePNG,
+  type FigureFormat,
+  fontFile,
+  type RasterOptions,
+  saveFigure,
   savePNG,
-  scatterPlot,
-} from './plots.js';
+  svgToPNG,
+  writeFileAtomically,
+} from './png.js';
