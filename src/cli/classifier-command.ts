@@ -1,56 +1,121 @@
-// `tessera train classifier`: trains the Stacked-MNIST classifier and writes its checkpoint, plots
-// and report.json.
+// `tessera train-classifier`: trains the Stacked-MNIST classifier (resumable from its training
+// state) and writes its checkpoint, metrics.jsonl, plots and report.json, all atomically.
+import { appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { type ClassifierConfig, trainClassifier } from '../models/classifier.js';
 import { saveClassifier } from '../models/classifier-checkpoint.js';
-import { imageGrid, linePlot, savePNG } from '../plot/index.js';
+import { readClassifierState } from '../models/classifier-state.js';
+import { imageGrid, linePlot } from '../plot/index.js';
+import { writeAtomic } from './atomic.js';
 import type { CliIO } from './main.js';
 import { createProgress, formatDuration } from './progress.js';
-import { makeRunDir, writeReport } from './report.js';
+import { makeRunDir, resumeDir, writeReport } from './report.js';
+import { readLog } from './train-command.js';
+
+/** The training state's file name in a train-classifier run folder. */
+export const CLASSIFIER_STATE = 'state.safetensors';
+
+/** Where a classifier run writes and how often it saves its training state. */
+export interface ClassifierRunOptions {
+  out?: string;
+  /** A run folder to continue exactly from its state.safetensors (its config is used). */
+  resume?: string;
+  /** Batches between training-state saves inside an epoch (default 20; always after each epoch). */
+  checkpointEvery?: number;
+}
 
 /** Trains the protocol's classifier, saves the checkpoint, the plots and report.json, prints the paths. */
 export async function runClassifierCommand(
   overrides: Partial<ClassifierConfig>,
-  out: string | undefined,
+  run: ClassifierRunOptions,
   backend: { name: string; description: string },
   io: CliIO,
 ): Promise<number> {
   const started = new Date();
-  const dir = await makeRunDir('train-classifier', out);
-  const defined = Object.fromEntries(
+  const t0 = performance.now();
+  let defined = Object.fromEntries(
     Object.entries(overrides).filter(([, v]) => v !== undefined),
   ) as Partial<ClassifierConfig>;
+  let dir: string;
+  let resumedFrom: number | undefined;
+  let wallOffset = 0;
+  if (run.resume !== undefined) {
+    dir = await resumeDir(run.resume, CLASSIFIER_STATE);
+    const saved = await readClassifierState(join(dir, CLASSIFIER_STATE));
+    defined = saved.config as Partial<ClassifierConfig>;
+    resumedFrom = saved.done;
+  } else dir = await makeRunDir('train-classifier', run.out);
+  const metricsPath = join(dir, 'metrics.jsonl');
+  if (resumedFrom === undefined) await writeAtomic(metricsPath, '');
+  else {
+    // Rows past the saved state were written by the killed run; the resumed run writes them again.
+    const kept = (await readLog(metricsPath)).filter((r) => r.step <= resumedFrom!);
+    wallOffset = (kept[kept.length - 1] as { wallSeconds?: number } | undefined)?.wallSeconds ?? 0;
+    await writeAtomic(metricsPath, kept.map((r) => `${JSON.stringify(r)}\n`).join(''));
+    io.out.write(`resuming from batch ${resumedFrom}\n`);
+  }
+  const wall = () => wallOffset + (performance.now() - t0) / 1000;
+  // One line per batch, appended (and so flushed) as training goes; readers skip a torn last line.
+  let pending: Promise<void> = Promise.resolve();
+  const logRow = (row: Record<string, unknown>) => {
+    const line = `${JSON.stringify(row)}\n`;
+    pending = pending.then(() => appendFile(metricsPath, line));
+  };
   let progress: ReturnType<typeof createProgress> | undefined;
-  const result = await trainClassifier(defined, {
-    onStart: ({ cfg, trainCount, validationCount, testCount, totalBatches }) => {
-      const val = validationCount > 0 ? ` / ${validationCount} validation` : '';
-      io.out.write(
-        `training the ${cfg.data} classifier: ${trainCount} training${val} / ${testCount} test images, ${cfg.epochs} epochs of batch ${cfg.batchSize}; output in ${dir}\n`,
-      );
-      progress = createProgress('train', totalBatches, { stream: io.out, unit: 'batch', silent: io.quiet ?? false });
-    },
-    onBatch: (done, loss, epoch) => progress?.update(done, `epoch ${epoch} loss ${loss.toFixed(4)}`),
-    onEpoch: async (epoch, acc, loss, seconds, model, { record, best }) => {
-      if (!io.out.isTTY && !io.quiet) {
-        const va = record.validationAccuracy;
-        const val =
-          va === undefined ? '' : `validation accuracy ${(100 * va).toFixed(2)}%${best ? ' (best so far)' : ''}, `;
+  let lastDone = 0;
+  let data = defined.data ?? 'mnist';
+  const result = await trainClassifier(
+    defined,
+    {
+      onStart: ({ cfg, trainCount, validationCount, testCount, totalBatches }) => {
+        const val = validationCount > 0 ? ` / ${validationCount} validation` : '';
         io.out.write(
-          `epoch ${epoch}: lr ${record.lr}, mean loss ${loss.toFixed(4)}, ${val}test accuracy ${(100 * acc).toFixed(2)}% (${formatDuration(seconds)})\n`,
+          `training the ${cfg.data} classifier: ${trainCount} training${val} / ${testCount} test images, ${cfg.epochs} epochs of batch ${cfg.batchSize}; output in ${dir}\n`,
         );
-      }
-      // A checkpoint after every epoch that is the best so far by validation accuracy (every epoch
-      // without a validation set), so that a long run stopped early still leaves its selected state.
-      if (best) {
-        await saveClassifier(join(dir, 'classifier.safetensors'), model, {
-          data: overrides.data ?? 'mnist',
-          testAccuracy: acc,
-          ...(record.validationAccuracy === undefined ? {} : { validationAccuracy: record.validationAccuracy }),
-          epochs: epoch,
+        data = cfg.data;
+        progress = createProgress('train', totalBatches, { stream: io.out, unit: 'batch', silent: io.quiet ?? false });
+      },
+      onBatch: (done, loss, epoch) => {
+        lastDone = done;
+        logRow({ step: done, epoch, wallSeconds: wall(), losses: { train: loss } });
+        progress?.update(done, `epoch ${epoch} loss ${loss.toFixed(4)}`);
+        return pending; // the row is on disk before the training state after this batch is saved
+      },
+      onEpoch: async (epoch, acc, loss, seconds, model, { record, best }) => {
+        logRow({
+          step: lastDone,
+          epoch,
+          wallSeconds: wall(),
+          losses: { trainMean: loss },
+          metrics: {
+            testAccuracy: acc,
+            ...(record.validationAccuracy === undefined ? {} : { validationAccuracy: record.validationAccuracy }),
+          },
         });
-      }
+        await pending;
+        if (!io.out.isTTY && !io.quiet) {
+          const va = record.validationAccuracy;
+          const val =
+            va === undefined ? '' : `validation accuracy ${(100 * va).toFixed(2)}%${best ? ' (best so far)' : ''}, `;
+          io.out.write(
+            `epoch ${epoch}: lr ${record.lr}, mean loss ${loss.toFixed(4)}, ${val}test accuracy ${(100 * acc).toFixed(2)}% (${formatDuration(seconds)})\n`,
+          );
+        }
+        // A checkpoint after every epoch that is the best so far by validation accuracy (every epoch
+        // without a validation set), so that a long run stopped early still leaves its selected state.
+        if (best) {
+          await saveClassifier(join(dir, 'classifier.safetensors'), model, {
+            data,
+            testAccuracy: acc,
+            ...(record.validationAccuracy === undefined ? {} : { validationAccuracy: record.validationAccuracy }),
+            epochs: epoch,
+          });
+        }
+      },
     },
-  });
+    { path: join(dir, CLASSIFIER_STATE), every: run.checkpointEvery ?? 20, resume: resumedFrom !== undefined },
+  );
+  await pending;
   progress?.stop();
   const cfg = result.config;
   const files = {
@@ -58,6 +123,8 @@ export async function runClassifierCommand(
     curves: join(dir, 'training.png'),
     accuracy: join(dir, 'accuracy.png'),
     predictions: join(dir, 'predictions.png'),
+    metrics: metricsPath,
+    state: join(dir, CLASSIFIER_STATE),
   };
   // result.model holds the selected epoch's weights (the best by validation accuracy, or the last).
   const valEv = result.validationEvaluation;
@@ -69,7 +136,7 @@ export async function runClassifierCommand(
     seed: cfg.seed,
   });
   const perEpoch = result.batchLosses.length / cfg.epochs;
-  await savePNG(
+  await writeAtomic(
     files.curves,
     linePlot([{ name: 'batch loss', x: result.batchLosses.map((_, i) => (i + 1) / perEpoch), y: result.batchLosses }], {
       title: `${cfg.data} classifier: training loss`,
@@ -78,7 +145,7 @@ export async function runClassifierCommand(
       smooth: Math.max(1, Math.round(perEpoch / 4)),
     }),
   );
-  await savePNG(
+  await writeAtomic(
     files.accuracy,
     linePlot(
       [
@@ -117,7 +184,7 @@ export async function runClassifierCommand(
     const t = result.test.labels[j]!;
     return p === t ? `${p}` : `${p}/${t}!`;
   });
-  await savePNG(
+  await writeAtomic(
     files.predictions,
     imageGrid(
       imgs,
@@ -149,6 +216,7 @@ export async function runClassifierCommand(
         ? 'last epoch (no validation set)'
         : 'best validation accuracy (ties: the later epoch); test accuracy not used',
     selectedEpoch: result.selectedEpoch,
+    ...(resumedFrom === undefined ? {} : { resumedFromBatch: resumedFrom }),
     metrics: {
       testAccuracy: ev.accuracy,
       correct: ev.correct,

@@ -1,15 +1,15 @@
 // `tessera train <objective>`: trains any registered GAN objective on a named data set, with
 // metrics.jsonl, checkpoints (atomic, resumable), plots and report.json in the run folder.
-import { appendFile, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { writeFileAtomic } from '../checkpoint/checkpoint.js';
 import { parseSetValue } from '../gan/config.js';
 import { type DataSource, loadDataSource } from '../gan/data.js';
 import { getObjective } from '../gan/registry.js';
 import { EVAL_SAMPLES, evaluateMixture, type MixtureEvaluation, runTrainer } from '../gan/run.js';
 import { GanTrainer, readCheckpointSetup } from '../gan/trainer.js';
 import { autoRange, densityPlot, imageGrid, linePlot, scatterPlot } from '../plot/plots.js';
-import { UsageError } from './args.js';
+import { isDecimal, UsageError } from './args.js';
+import { writeAtomic } from './atomic.js';
 import type { CliIO } from './main.js';
 import { createProgress, formatDuration } from './progress.js';
 import { makeRunDir } from './report.js';
@@ -58,16 +58,19 @@ export function parseSets(command: string, sets: readonly string[]): Record<stri
   for (const s of sets) {
     const i = s.indexOf('=');
     if (i <= 0) throw new UsageError(`${command}: --set expects key=value, got '${s}'`);
+    const raw = s.slice(i + 1).trim();
+    if (raw !== '' && Number.isFinite(Number(raw)) && !isDecimal(raw))
+      throw new UsageError(
+        `${command}: --set ${s.slice(0, i).trim()}: numbers must be decimal (like 16 or 1e-4), got '${raw}'`,
+      );
+    if (s.slice(0, i).trim() in out)
+      throw new UsageError(`${command}: --set ${s.slice(0, i).trim()} is given more than once`);
     out[s.slice(0, i).trim()] = parseSetValue(s.slice(i + 1));
   }
   return out;
 }
 
 const CHECKPOINT = 'checkpoint.safetensors';
-
-async function writeAtomic(path: string, bytes: Uint8Array | string): Promise<void> {
-  await writeFileAtomic(path, typeof bytes === 'string' ? new TextEncoder().encode(bytes) : bytes);
-}
 
 /** Draws the run's figures from its samples and loss log; returns the file paths. */
 async function drawFigures(
@@ -202,7 +205,7 @@ export async function trainRun(
       `${resumedFrom !== undefined ? `resuming from step ${resumedFrom}: ` : ''}training ${objective.title} on ${data.name} (${steps} steps, batch ${trainer.hyper.batchSize}, seed ${setup.seed}); output in ${dir}\n`,
     );
     const metricsPath = join(dir, 'metrics.jsonl');
-    if (resumedFrom === undefined) await writeFile(metricsPath, '');
+    if (resumedFrom === undefined) await writeAtomic(metricsPath, '');
     else {
       // Rows past the checkpoint were written by the killed run; the resumed run writes them again.
       const kept = (await readLog(metricsPath)).filter((r) => r.step <= resumedFrom);
@@ -270,7 +273,10 @@ export async function trainRun(
       wallSeconds: (performance.now() - t0) / 1000,
       trainSeconds: result.trainSeconds,
       stepsPerSecond: result.stepsPerSecond,
-      finalLosses: result.finalLosses,
+      // A run resumed after its last step (killed while writing its figures) trains no step: its
+      // final losses are the last logged ones.
+      finalLosses:
+        Object.keys(result.finalLosses).length > 0 ? result.finalLosses : (log[log.length - 1]?.losses ?? {}),
       metrics: evaluation?.metrics ?? {},
       files,
       ...(resumedFrom !== undefined ? { resumedFrom } : {}),

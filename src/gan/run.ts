@@ -90,6 +90,7 @@ export async function runTrainer(trainer: GanTrainer, opts: RunOptions = {}): Pr
       await opts.onSnapshot(s, data, shape);
     }
     if (opts.checkpointEvery && opts.onCheckpoint && s % opts.checkpointEvery === 0 && s !== end) {
+      await flush(); // every row up to the checkpoint's step is logged before it is saved
       await opts.onCheckpoint(s, await trainer.checkpoint());
     }
   }

@@ -19,6 +19,12 @@ import { tensor } from '../tensor/ops/convert.js';
 import { crossEntropy } from '../tensor/ops/losses.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { type ParamTree, unflattenTree } from '../tensor/tree.js';
+import {
+  type ClassifierProgress,
+  type HostWeights,
+  loadClassifierState,
+  saveClassifierState,
+} from './classifier-state.js';
 
 /**
  * The MNIST classifier of the Stacked-MNIST protocol (../shared/spec/objectives.md 7, PacGAN's
@@ -60,6 +66,11 @@ export interface ClassifierConfig {
   /** Folder of the Fashion-MNIST IDX files (default: the Debian package's). */
   fashionDir?: string;
   /** Start from the weights of this checkpoint (written by `saveClassifier`) instead of a fresh init. */
+  init?: string;
+  /**
+   * @deprecated Renamed `init` (it loads weights only). An exact continuation of a killed run is
+   * `trainClassifier(cfg, hooks, { path, resume: true })` (see `ClassifierStateOptions`).
+   */
   resume?: string;
   /** Augment training batches with random translations of up to this many pixels (default 0: none). */
   shift?: number;
@@ -176,8 +187,11 @@ export interface ClassifierHooks {
     testCount: number;
     totalBatches: number;
   }): void;
-  /** After each batch: batches done over all epochs, and the batch loss. */
-  onBatch?(done: number, loss: number, epoch: number): void;
+  /**
+   * After each batch: batches done over all epochs, and the batch loss (awaited: e.g. append a log
+   * line, so that it is written before the training state that follows it is saved).
+   */
+  onBatch?(done: number, loss: number, epoch: number): void | Promise<void>;
   /**
    * After each epoch's evaluation (awaited: e.g. save a checkpoint of `model`). `info.best`: this
    * epoch is the best so far by validation accuracy (ties: the later epoch); always true without a
@@ -191,6 +205,24 @@ export interface ClassifierHooks {
     model: Sequential,
     info: { record: EpochRecord; best: boolean },
   ): void | Promise<void>;
+}
+
+/**
+ * The training state for an exact resume (src/models/classifier-state.ts): weights, Adam's state,
+ * the shuffle / augmentation / dropout streams and the loop's counters.
+ *
+ * @example
+ * const state = { path: 'runs/cls/state.safetensors', every: 20 };
+ * await trainClassifier({ epochs: 2, limit: 64 }, {}, state); // killed part-way...
+ * const r = await trainClassifier({ epochs: 2, limit: 64 }, {}, { ...state, resume: true }); // ...ends as if it never was
+ */
+export interface ClassifierStateOptions {
+  /** The state file, written atomically after every epoch and every `every` batches. */
+  path: string;
+  /** Batches between saves inside an epoch (default: only after each epoch). */
+  every?: number;
+  /** Continue from the state in `path`: the run ends bitwise equal to an uninterrupted one. */
+  resume?: boolean;
 }
 
 export interface ClassifierResult {
@@ -215,6 +247,7 @@ export interface ClassifierResult {
 export async function trainClassifier(
   overrides: Partial<ClassifierConfig> = {},
   hooks: ClassifierHooks = {},
+  state?: ClassifierStateOptions,
 ): Promise<ClassifierResult> {
   const t0 = performance.now();
   const cfg = resolveClassifierConfig(overrides);
@@ -242,9 +275,10 @@ export async function trainClassifier(
         )
       : data.test;
   const model = mnistClassifier({ rng: initRng! });
-  if (cfg.resume !== undefined) {
+  const init = cfg.init ?? cfg.resume;
+  if (init !== undefined && state?.resume !== true) {
     try {
-      await loadCheckpoint(cfg.resume, { modules: model });
+      await loadCheckpoint(init, { modules: model });
     } catch (e) {
       model.dispose();
       throw e;
@@ -254,6 +288,45 @@ export async function trainClassifier(
     fail('trainClassifier', `expected 1x28x28 images, got ${test.channels}x${test.height}x${test.width}`);
   const opt = new Adam(model, { lr: cfg.lr });
   const perEpoch = Math.ceil(train.count / cfg.batchSize);
+  const streams = { shuffle: shuffleRng!, augment: augRng! };
+  const bestModule = () => mnistClassifier();
+  let progress: ClassifierProgress = {
+    epoch: 1,
+    batch: 0,
+    done: 0,
+    epochLossSum: 0,
+    shuffleAtEpochStart: shuffleRng!.getState(),
+    batchLosses: [],
+    epochs: [],
+    selectedEpoch: 0,
+    bestValidation: -1,
+    evalMs: 0,
+  };
+  /** Host copies of the best epoch's parameters (with a validation set), restored at the end. */
+  let bestWeights: HostWeights | undefined;
+  if (state?.resume === true) {
+    try {
+      const loaded = await loadClassifierState(state.path, { model, optimizer: opt, streams, bestModule });
+      progress = loaded.progress;
+      bestWeights = loaded.best;
+    } catch (e) {
+      opt.dispose();
+      model.dispose();
+      throw e;
+    }
+  }
+  const save = (p: ClassifierProgress) =>
+    state === undefined
+      ? Promise.resolve()
+      : saveClassifierState(state.path, {
+          model,
+          optimizer: opt,
+          streams,
+          progress: p,
+          config: cfg,
+          ...(bestWeights === undefined ? {} : { best: bestWeights }),
+          bestModule,
+        });
   hooks.onStart?.({
     cfg,
     trainCount: train.count,
@@ -261,25 +334,29 @@ export async function trainClassifier(
     testCount: test.count,
     totalBatches: perEpoch * cfg.epochs,
   });
-  const epochs: EpochRecord[] = [];
-  const batchLosses: number[] = [];
-  let evalMs = 0;
-  let done = 0;
-  let evaluation: ClassifierEvaluation | undefined;
-  let validationEvaluation: ClassifierEvaluation | undefined;
-  let selectedEpoch = 0;
-  let bestValidation = -1;
-  /** Host copies of the best epoch's parameters (with a validation set), restored at the end. */
-  let bestWeights: [string, Float32Array, number[]][] | undefined;
+  const epochs: EpochRecord[] = progress.epochs;
+  const batchLosses: number[] = progress.batchLosses;
+  let evalMs = progress.evalMs;
+  let done = progress.done;
+  let evaluation: ClassifierEvaluation | undefined = progress.evaluation;
+  let validationEvaluation: ClassifierEvaluation | undefined = progress.validationEvaluation;
+  let selectedEpoch = progress.selectedEpoch;
+  let bestValidation = progress.bestValidation;
   const logits = (x: Tensor) => model.forward(x);
-  for (let e = 1; e <= cfg.epochs; e++) {
+  const every = state?.every ?? 0;
+  for (let e = progress.epoch; e <= cfg.epochs; e++) {
     const te = performance.now();
     const lr = learningRateAt(cfg, e);
     opt.options.lr = lr;
     model.train();
-    let sum = 0;
+    // A resumed epoch draws its batch order again from the shuffle stream's state at its start.
+    const resumed = e === progress.epoch && progress.batch > 0;
+    const shuffleAtEpochStart = resumed ? progress.shuffleAtEpochStart : shuffleRng!.getState();
+    if (resumed) shuffleRng!.setState(shuffleAtEpochStart);
+    let sum = resumed ? progress.epochLossSum : 0;
     const batches = await epochBatches(train.count, { batchSize: cfg.batchSize, rng: shuffleRng! });
-    for (const idx of batches) {
+    for (let b = resumed ? progress.batch : 0; b < batches.length; b++) {
+      const idx = batches[b]!;
       const host = subset(train, idx);
       const shape = { count: idx.length, channels: train.channels, height: train.height, width: train.width };
       if (shift > 0) {
@@ -301,7 +378,23 @@ export async function trainClassifier(
       sum += lv;
       batchLosses.push(lv);
       done++;
-      hooks.onBatch?.(done, lv, e);
+      await hooks.onBatch?.(done, lv, e);
+      if (every > 0 && (b + 1) % every === 0 && b + 1 < batches.length) {
+        await save({
+          epoch: e,
+          batch: b + 1,
+          done,
+          epochLossSum: sum,
+          shuffleAtEpochStart,
+          batchLosses,
+          epochs,
+          selectedEpoch,
+          bestValidation,
+          ...(evaluation === undefined ? {} : { evaluation }),
+          ...(validationEvaluation === undefined ? {} : { validationEvaluation }),
+          evalMs,
+        });
+      }
     }
     const tEval = performance.now();
     model.eval();
@@ -326,13 +419,27 @@ export async function trainClassifier(
       if (val !== undefined) {
         bestValidation = val.accuracy;
         validationEvaluation = val;
-        const snapshot: [string, Float32Array, number[]][] = [];
+        const snapshot: HostWeights = [];
         for (const [name, t] of model.namedParameters())
           snapshot.push([name, Float32Array.from(await t.data()), [...t.shape]]);
         bestWeights = snapshot;
       }
     }
     await hooks.onEpoch?.(e, ev.accuracy, record.meanLoss, seconds, model, { record, best });
+    await save({
+      epoch: e + 1,
+      batch: 0,
+      done,
+      epochLossSum: 0,
+      shuffleAtEpochStart: shuffleRng!.getState(),
+      batchLosses,
+      epochs,
+      selectedEpoch,
+      bestValidation,
+      ...(evaluation === undefined ? {} : { evaluation }),
+      ...(validationEvaluation === undefined ? {} : { validationEvaluation }),
+      evalMs,
+    });
   }
   if (bestWeights !== undefined && selectedEpoch !== cfg.epochs) {
     const restored: [string, Tensor][] = bestWeights.map(([name, values, shape]) => [name, tensor(values, { shape })]);

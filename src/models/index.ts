@@ -3,6 +3,7 @@ export {
   type ClassifierConfig,
   type ClassifierHooks,
   type ClassifierResult,
+  type ClassifierStateOptions,
   classifierData,
   DEFAULT_CLASSIFIER,
   type EpochRecord,
@@ -13,3 +14,10 @@ export {
   validationSplit,
 } from './classifier.js';
 export { CLASSIFIER_KIND, loadClassifier, MnistClassifier, saveClassifier } from './classifier-checkpoint.js';
+export {
+  CLASSIFIER_STATE_KIND,
+  type ClassifierProgress,
+  loadClassifierState,
+  readClassifierState,
+  saveClassifierState,
+} from './classifier-state.js';

@@ -1,8 +1,9 @@
 // Seeded random numbers: the Philox Generator, the default generator and its free functions, and
 // the `rng` option.
-import { fail } from '../errors.js';
+import { fail, fmtShape } from '../errors.js';
 import type { DType } from '../tensor/dtype.js';
 import { backendNamed, runPrimitive, tensorFromArray } from '../tensor/engine.js';
+import { checkFinite, checkTensor, describeValue } from '../tensor/ops/args.js';
 import { add, cast, cos, floor, log1p, lt, mul, neg, sqrt } from '../tensor/ops/elementwise.js';
 import { checkShape } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
@@ -32,7 +33,7 @@ export class Generator {
   /** `seed` is an integer in [0, 2^53); its low and high 32 bits form the Philox key. */
   constructor(seed = 0) {
     if (!Number.isSafeInteger(seed) || seed < 0)
-      fail('Generator', `seed must be a non-negative safe integer, got ${seed}`);
+      fail('Generator', `seed must be a non-negative safe integer, got ${String(seed)}`);
     this.#key = [seed >>> 0, Math.floor(seed / 2 ** 32) >>> 0];
   }
 
@@ -41,7 +42,12 @@ export class Generator {
     return { key: [...this.#key], draws: this.#draws };
   }
 
+  /**
+   * Restores a `getState()` snapshot. Anything else (a missing key, words outside [0, 2^32), a
+   * negative or fractional draw count) is an error rather than a silently different stream.
+   */
   setState(s: GeneratorState): void {
+    checkState(s);
     this.#key = [s.key[0] >>> 0, s.key[1] >>> 0];
     this.#draws = s.draws;
   }
@@ -72,6 +78,10 @@ export class Generator {
 
   /** Uniform draws in [low, high). */
   uniform(shape: readonly number[], low = 0, high = 1, opts: DrawOptions = {}): Tensor {
+    checkDraw('uniform', shape, opts);
+    checkFinite('uniform', low, 'low');
+    checkFinite('uniform', high, 'high');
+    if (low > high) fail('uniform', `low ${low} is greater than high ${high} (expected low <= high)`);
     const s = checkShape('uniform', shape);
     const dtype: DType = opts.dtype ?? 'float32';
     const u = runPrimitive(
@@ -86,25 +96,50 @@ export class Generator {
     return add(mul(u, high - low), low);
   }
 
-  /** Normal draws by Box-Muller: sqrt(-2 log(1 - u1)) cos(2 pi u2), from two uniform draws. */
+  /**
+   * Normal draws by Box-Muller: sqrt(-2 log(1 - u1)) cos(2 pi u2), u1 and u2 from two streams.
+   * float32 draws use the transform of src/random/box-muller.ts (float32 additions and
+   * multiplications only), so they are bitwise identical on the CPU and WebGPU backends.
+   */
   normal(shape: readonly number[], mean = 0, std = 1, opts: DrawOptions = {}): Tensor {
-    const u1 = this.uniform(shape, 0, 1, opts);
-    const u2 = this.uniform(shape, 0, 1, opts);
-    const r = sqrt(mul(log1p(neg(u1)), -2));
-    const z = mul(r, cos(mul(u2, 2 * Math.PI)));
+    checkDraw('normal', shape, opts);
+    checkFinite('normal', mean, 'mean');
+    checkFinite('normal', std, 'std');
+    if (std < 0) fail('normal', `std must be >= 0, got ${std}`);
+    let z: Tensor;
+    if ((opts.dtype ?? 'float32') === 'float32') {
+      const s = checkShape('normal', shape);
+      const stream = this.nextStream();
+      z = runPrimitive(
+        'randomUniform',
+        [],
+        { key: [...this.#key], stream, offset: 0, angleStream: this.nextStream() },
+        s,
+        'float32',
+        opts.backend === undefined ? undefined : backendNamed('normal', opts.backend),
+      );
+    } else {
+      const u1 = this.uniform(shape, 0, 1, opts);
+      const u2 = this.uniform(shape, 0, 1, opts);
+      const r = sqrt(mul(log1p(neg(u1)), -2));
+      z = mul(r, cos(mul(u2, 2 * Math.PI)));
+    }
     if (mean === 0 && std === 1) return z;
     return add(mul(z, std), mean);
   }
 
   /** Bool draws, true with probability p (a number or a tensor that broadcasts). */
   bernoulli(p: number | Tensor, shape: readonly number[]): Tensor {
+    checkDraw('bernoulli', shape, {});
+    checkProbability(p);
     return lt(this.uniform(shape), p);
   }
 
   /** Integers in [low, high), int32. */
   randint(low: number, high: number, shape: readonly number[]): Tensor {
+    checkDraw('randint', shape, {});
     if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low)
-      fail('randint', `need integers low < high, got ${low}, ${high}`);
+      fail('randint', `need integers low < high, got ${describeValue(low)}, ${describeValue(high)}`);
     if (high - low > 2 ** 24) fail('randint', `range ${high - low} exceeds 2^24 (the resolution of one uniform draw)`);
     const u = this.uniform(shape);
     return add(cast(floor(mul(u, high - low)), 'int32'), low);
@@ -112,7 +147,8 @@ export class Generator {
 
   /** A random permutation of 0..n-1 (int32), by Fisher-Yates on the generator's words. */
   permutation(n: number): Tensor {
-    if (!Number.isInteger(n) || n < 0) fail('permutation', `n must be a non-negative integer, got ${n}`);
+    if (!Number.isInteger(n) || n < 0) fail('permutation', `n must be a non-negative integer, got ${describeValue(n)}`);
+    checkShape('permutation', [n]);
     const words = uniformBits(Math.max(n, 1), this.#key, this.nextStream());
     const perm = new Int32Array(n);
     for (let i = 0; i < n; i++) perm[i] = i;
@@ -124,6 +160,59 @@ export class Generator {
       perm[j] = t;
     }
     return tensorFromArray(perm, [n], 'int32');
+  }
+}
+
+/** The shape and options every draw checks first, so errors name the draw the user called. */
+function checkDraw(op: string, shape: readonly number[], opts: DrawOptions): void {
+  checkShape(op, shape);
+  if (typeof opts !== 'object' || opts === null) fail(op, `options must be an object, got ${describeValue(opts)}`);
+  if (opts.dtype !== undefined && opts.dtype !== 'float32' && opts.dtype !== 'float64') {
+    fail(op, `dtype must be float32 or float64, got ${describeValue(opts.dtype)}`);
+  }
+}
+
+/**
+ * A Bernoulli probability: a number in [0, 1] (NaN is not one), or a float tensor; a tensor's
+ * values are checked where they can be read synchronously (the CPU backend).
+ */
+function checkProbability(p: unknown): void {
+  const op = 'bernoulli';
+  if (typeof p === 'number') {
+    if (!(p >= 0 && p <= 1)) fail(op, `probability must be in [0, 1], got ${p}`);
+    return;
+  }
+  checkTensor(op, p, 'p');
+  if (p.dtype !== 'float32' && p.dtype !== 'float64') fail(op, `p must be a float tensor, got ${p.dtype}`);
+  const readSync = p.backend.readSync;
+  if (readSync === undefined) return;
+  const values = readSync.call(p.backend, p.storageRef().data, p.dtype, p.size);
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (!(v >= 0 && v <= 1)) fail(op, `probability ${v} at flat index ${i} of p ${fmtShape(p.shape)} is not in [0, 1]`);
+  }
+}
+
+const WORD = 2 ** 32;
+
+/** A GeneratorState: key two integers in [0, 2^32), draws a non-negative safe integer. */
+function checkState(s: unknown): asserts s is GeneratorState {
+  const op = 'setState';
+  if (typeof s !== 'object' || s === null)
+    fail(op, `expected a GeneratorState { key, draws }, got ${describeValue(s)}`);
+  const { key, draws } = s as { key?: unknown; draws?: unknown };
+  if (
+    !Array.isArray(key) ||
+    key.length !== 2 ||
+    !key.every((w) => typeof w === 'number' && Number.isInteger(w) && w >= 0 && w < WORD)
+  ) {
+    fail(
+      op,
+      `key must be two integers in [0, 2^32), got ${Array.isArray(key) ? `[${key.join(',')}]` : describeValue(key)}`,
+    );
+  }
+  if (typeof draws !== 'number' || !Number.isSafeInteger(draws) || draws < 0) {
+    fail(op, `draws must be a non-negative safe integer, got ${describeValue(draws)}`);
   }
 }
 
