@@ -4,10 +4,10 @@
 // log p(z) = -z1^2 / 2 - (z2 - b (z1^2 - 1))^2 / 2 + const, with E[z] = 0, Var z1 = 1 and
 // Var z2 = 1 + 2 b^2. Any function of tensor ops works as a target: the gradient comes from autodiff.
 // Outside this repository the import is from 'tessera'.
-import { effectiveSampleSize, Generator, hmc, type SummaryRow, summary, type Tensor } from '../src/index.js';
+import { Generator, hmc, type Tensor } from '../src/index.js';
 
 export interface BananaResult {
-  rows: SummaryRow[];
+  rows: hmc.SummaryRow[];
   acceptRate: number;
   stepSize: number;
   essZ2Squared: number;
@@ -24,7 +24,7 @@ export async function bananaExample(b = 1, chains = 32, numSamples = 500): Promi
   };
 
   const rng = new Generator(42); // seeded: the run is reproducible
-  const r = hmc(logProb, {
+  const r = hmc.hmc(logProb, {
     initial: rng.normal([chains, 2]),
     numBurnin: 300,
     numSamples,
@@ -37,9 +37,9 @@ export async function bananaExample(b = 1, chains = 32, numSamples = 500): Promi
   });
 
   // Diagnostics read the samples back once, after sampling.
-  const rows = await summary(r.samples);
+  const rows = await hmc.summary(r.samples);
   const z2sq = r.samples.slice([null, null, [1, 2]]).square();
-  const [essZ2Squared] = await effectiveSampleSize(z2sq);
+  const [essZ2Squared] = await hmc.effectiveSampleSize(z2sq);
   return {
     rows,
     acceptRate: await r.acceptRate.mean().item(),

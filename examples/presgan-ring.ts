@@ -3,24 +3,24 @@
 // Trains a PresGAN on the 8-Gaussian ring with the trainer, scores it with the mixture metrics,
 // and shows that a run resumed from a checkpoint ends bitwise where the uninterrupted one does.
 // Outside this repository the import is from 'tessera'.
-import { evaluateMixture, GanTrainer, loadDataSource, OBJECTIVES, runTrainer } from '../src/index.js';
+import { gan } from '../src/index.js';
 
 /** Trains `steps` iterations straight, and again with a checkpoint halfway; returns both results. */
 export async function presganRingExample(steps = 300) {
-  const data = await loadDataSource('ring'); // 8 Gaussians, radius 2, std 0.02
-  const setup = { objective: OBJECTIVES.presgan, data, seed: 1, set: { lambda: 0.01 } };
+  const data = await gan.loadDataSource('ring'); // 8 Gaussians, radius 2, std 0.02
+  const setup = { objective: gan.OBJECTIVES.presgan, data, seed: 1, set: { lambda: 0.01 } };
 
-  const trainer = new GanTrainer(setup);
-  const run = await runTrainer(trainer, { steps, logEvery: 50 });
-  const { metrics } = (await evaluateMixture(trainer))!; // 2,500 samples, 3-std high quality
+  const trainer = new gan.GanTrainer(setup);
+  const run = await gan.runTrainer(trainer, { steps, logEvery: 50 });
+  const { metrics } = (await gan.evaluateMixture(trainer))!; // 2,500 samples, 3-std high quality
 
-  const first = new GanTrainer(setup);
-  await runTrainer(first, { steps, stopAfter: steps / 2 }); // as if killed halfway
+  const first = new gan.GanTrainer(setup);
+  await gan.runTrainer(first, { steps, stopAfter: steps / 2 }); // as if killed halfway
   const bytes = await first.checkpoint();
   first.dispose();
-  const resumed = new GanTrainer(setup);
+  const resumed = new gan.GanTrainer(setup);
   resumed.restore(bytes); // every player, optimiser, the random stream, the HMC step size
-  const rest = await runTrainer(resumed, { steps });
+  const rest = await gan.runTrainer(resumed, { steps });
   const same = JSON.stringify(rest.finalLosses) === JSON.stringify(run.finalLosses);
 
   trainer.dispose();

@@ -7,28 +7,17 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // Outside this repository the import is from 'tessera'.
-import {
-  Adam,
-  Generator,
-  loadCheckpoint,
-  mlp,
-  mseLoss,
-  type ParamTree,
-  type Sequential,
-  saveCheckpoint,
-  tidy,
-  valueAndGrad,
-} from '../src/index.js';
+import { checkpoint, Generator, mseLoss, nn, optim, type ParamTree, tidy, valueAndGrad } from '../src/index.js';
 
 interface Run {
-  net: Sequential;
-  opt: Adam;
+  net: nn.Sequential;
+  opt: optim.Adam;
   data: Generator;
 }
 
 function build(seed: number): Run {
-  const net = mlp([1, 32, 32, 1], { activation: 'tanh', rng: new Generator(seed) });
-  return { net, opt: new Adam(net, { lr: 1e-2 }), data: new Generator(seed + 100) };
+  const net = nn.mlp([1, 32, 32, 1], { activation: 'tanh', rng: new Generator(seed) });
+  return { net, opt: new optim.Adam(net, { lr: 1e-2 }), data: new Generator(seed + 100) };
 }
 
 /** Trains `steps` minibatch steps and returns the last loss. */
@@ -51,7 +40,7 @@ export async function trainMlpExample(steps = 150): Promise<{ first: number; str
   try {
     const a = build(0);
     const first = train(a, steps);
-    await saveCheckpoint(path, {
+    await checkpoint.saveCheckpoint(path, {
       modules: a.net,
       optimizers: { adam: a.opt },
       rngs: { data: a.data },
@@ -60,7 +49,7 @@ export async function trainMlpExample(steps = 150): Promise<{ first: number; str
     const straight = train(a, steps); // the uninterrupted run
 
     const b = build(1); // different initial weights and data stream: all replaced by the checkpoint
-    const { metadata } = await loadCheckpoint(path, {
+    const { metadata } = await checkpoint.loadCheckpoint(path, {
       modules: b.net,
       optimizers: { adam: b.opt },
       rngs: { data: b.data },

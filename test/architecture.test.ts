@@ -15,60 +15,69 @@ import { describe, expect, it } from 'vitest';
  */
 const RULES: Readonly<Record<string, { mustNotImport: string; why: string }>> = {
   tensor: {
-    mustNotImport: 'random autograd kernels backend nn optim hmc checkpoint data metrics plot gan models cli',
+    mustNotImport:
+      'random autograd kernels backend profile nn optim hmc checkpoint data metrics plot gan models eval cli',
     why: 'the core (Tensor, engine, ops, the Backend contract) builds on nothing; backends register with it',
   },
   random: {
-    mustNotImport: 'autograd kernels backend nn optim hmc checkpoint data metrics plot gan models cli',
+    mustNotImport: 'autograd kernels backend profile nn optim hmc checkpoint data metrics plot gan models eval cli',
     why: 'Philox bits and generators are made of tensor ops only',
   },
   autograd: {
-    mustNotImport: 'kernels backend nn optim hmc checkpoint data metrics plot gan models cli',
+    mustNotImport: 'kernels backend nn optim hmc checkpoint data metrics plot gan models eval cli',
     why: 'differentiates tensor ops, on any backend, and knows nothing of layers or training',
   },
   kernels: {
-    mustNotImport: 'autograd backend nn optim hmc checkpoint data metrics plot gan models cli',
+    mustNotImport: 'autograd backend profile nn optim hmc checkpoint data metrics plot gan models eval cli',
     why: 'pure kernel code (typed-array loops, WGSL builders); the backends call it, never the reverse',
   },
   backend: {
-    mustNotImport: 'autograd nn optim hmc checkpoint data metrics plot gan models cli',
+    mustNotImport: 'autograd profile nn optim hmc checkpoint data metrics plot gan models eval cli',
     why: 'implements the Backend contract with kernels; nothing above the engine is its business',
   },
+  profile: {
+    mustNotImport: 'autograd nn optim hmc checkpoint data metrics plot gan models eval cli',
+    why: 'the profiler reads the engine hook, the backends and kernel counters; it knows nothing of models',
+  },
   nn: {
-    mustNotImport: 'kernels backend optim hmc checkpoint data metrics plot gan models cli',
+    mustNotImport: 'kernels backend optim hmc checkpoint data metrics plot gan models eval cli',
     why: 'layers and parameter trees go through the public ops, never a backend or kernel directly',
   },
   optim: {
-    mustNotImport: 'kernels backend hmc checkpoint data metrics plot gan models cli',
+    mustNotImport: 'kernels backend hmc checkpoint data metrics plot gan models eval cli',
     why: 'optimisers update nn parameter trees through the public ops (fused updates via tensor/fused.ts)',
   },
   hmc: {
-    mustNotImport: 'kernels backend optim checkpoint data metrics plot gan models cli',
+    mustNotImport: 'kernels backend optim checkpoint data metrics plot gan models eval cli',
     why: 'samplers and diagnostics are tensor ops and autodiff; no backend, no training loop',
   },
   checkpoint: {
-    mustNotImport: 'kernels backend hmc data metrics plot gan models cli',
+    mustNotImport: 'kernels backend hmc data metrics plot gan models eval cli',
     why: 'saves tensors, modules, optimiser states and generators; reads no data and draws nothing',
   },
   data: {
-    mustNotImport: 'autograd kernels backend nn optim hmc checkpoint metrics plot gan models cli',
+    mustNotImport: 'autograd kernels backend nn optim hmc checkpoint metrics plot gan models eval cli',
     why: 'datasets and batches are tensors and host arrays; no models, no differentiation',
   },
   metrics: {
-    mustNotImport: 'autograd kernels backend nn optim hmc checkpoint plot gan models cli',
+    mustNotImport: 'autograd kernels backend nn optim hmc checkpoint plot gan models eval cli',
     why: 'scores predictions and samples against data; it trains and draws nothing',
   },
   plot: {
-    mustNotImport: 'tensor random autograd kernels backend nn optim hmc checkpoint data metrics gan models cli',
+    mustNotImport: 'tensor random autograd kernels backend nn optim hmc checkpoint data metrics gan models eval cli',
     why: 'takes plain arrays: drawing never depends on tensors or on what made the numbers',
   },
   gan: {
-    mustNotImport: 'kernels backend plot models cli',
+    mustNotImport: 'kernels backend plot models eval cli',
     why: 'GAN training is built from nn, optim, hmc, checkpoint, data and metrics; plots belong to the CLI',
   },
   models: {
-    mustNotImport: 'kernels backend plot cli',
+    mustNotImport: 'kernels backend plot eval cli',
     why: 'recipes go through the public ops; plots are drawn by the CLI, never by a model',
+  },
+  eval: {
+    mustNotImport: 'kernels backend plot cli',
+    why: 'evaluations run and train models through the public ops; plots and files belong to the CLI',
   },
   cli: {
     mustNotImport: '',
@@ -80,6 +89,7 @@ const RULES: Readonly<Record<string, { mustNotImport: string; why: string }>> = 
 const ROOT_FILES: Readonly<Record<string, { mustNotImport: string; why: string }>> = {
   'errors.ts': { mustNotImport: '*', why: 'TesseraError is the leaf every layer may import' },
   'index.ts': { mustNotImport: 'cli', why: 'the package entry exports the library; the CLI is a separate binary' },
+  'browser.ts': { mustNotImport: 'cli', why: 'the browser entry: index.ts without Node-only modules (plot PNG)' },
 };
 
 const SRC = fileURLToPath(new URL('../src', import.meta.url));

@@ -2,6 +2,7 @@
 // their cotangents.
 import { fail, fmtShape } from '../errors.js';
 import { add } from '../tensor/ops/index.js';
+import { profiling } from '../tensor/profiling.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { applyRule } from './rules.js';
 
@@ -37,6 +38,13 @@ function topoOrder(output: Tensor): Tensor[] {
  * Returns null for a target the output does not depend on.
  */
 export function backward(output: Tensor, seed: Tensor, targets: readonly Tensor[]): (Tensor | null)[] {
+  // While a profile runs (src/profile/), the walk is a 'backward' phase: its time outside kernels is autodiff's.
+  const sink = profiling.sink;
+  if (sink !== undefined) return sink.phase('backward', () => walkBackward(output, seed, targets));
+  return walkBackward(output, seed, targets);
+}
+
+function walkBackward(output: Tensor, seed: Tensor, targets: readonly Tensor[]): (Tensor | null)[] {
   if (!(seed.shape.length === output.shape.length && seed.shape.every((d, i) => d === output.shape[i]))) {
     fail(
       'backward',

@@ -11,7 +11,7 @@
  * - user metadata: any other string keys (not starting with 'optimizer/', 'generator/', 'tessera.').
  */
 
-import { fail, fmtShape } from '../errors.js';
+import { fail, fmtShape, TesseraError } from '../errors.js';
 import type { Module } from '../nn/module.js';
 import type { OptimizerState } from '../optim/functional.js';
 import { Generator, type GeneratorState } from '../random/generator.js';
@@ -19,6 +19,7 @@ import { castArray, type DType, isFloat } from '../tensor/dtype.js';
 import { dispose, tensorFromArray } from '../tensor/engine.js';
 import type { Tensor } from '../tensor/tensor.js';
 import { flattenTree, mapTree, type Tree, unflattenTree } from '../tensor/tree.js';
+import { errorCode, nodeFileSystem } from './node.js';
 import { decodeSafetensors, encodeSafetensors, type HostTensor, type SafetensorsContents } from './safetensors.js';
 
 /** What an optimiser must offer to be checkpointed (the optimiser classes do). */
@@ -264,30 +265,107 @@ export function loadCheckpointBytes(
 
 let tmpCounter = 0;
 
+/** The prefix of the temporary files `writeFileAtomic` writes next to `base` (then `<pid>-...`). */
+const tmpPrefix = (base: string): string => `.${base}.tmp-`;
+
+/** Whether a process with this id is running (a process we may not signal is running too). */
+function processAlive(pid: number): boolean {
+  const proc = (globalThis as { process?: { pid?: number; kill?: (pid: number, signal: number) => void } }).process;
+  if (pid === proc?.pid) return true;
+  try {
+    proc?.kill?.(pid, 0);
+    return true;
+  } catch (e) {
+    return errorCode(e) !== 'ESRCH';
+  }
+}
+
+/**
+ * Removes temporary files of earlier writes to `path` whose writer is no longer running (a run
+ * killed between writing its temporary file and renaming it). Best effort: failures are ignored.
+ */
+async function removeStaleTemporaries(dir: string, base: string, op: string): Promise<void> {
+  const { fs, path: nodePath } = nodeFileSystem(op);
+  const prefix = tmpPrefix(base);
+  let names: string[];
+  try {
+    names = await fs.readdir(dir);
+  } catch {
+    return;
+  }
+  for (const name of names) {
+    if (!name.startsWith(prefix)) continue;
+    const pid = Number(/^(\d+)-/.exec(name.slice(prefix.length))?.[1]);
+    if (!Number.isInteger(pid) || processAlive(pid)) continue;
+    await fs.rm(nodePath.join(dir, name), { force: true }).catch(() => undefined);
+  }
+}
+
+/** A file-system error in words, without the temporary file's name that Node's message carries. */
+function describeFsError(e: unknown): string {
+  const code = errorCode(e);
+  const words: Record<string, string> = {
+    EACCES: 'permission denied',
+    EPERM: 'operation not permitted',
+    ENOSPC: 'no space left on the device',
+    EROFS: 'read-only file system',
+    EDQUOT: 'disk quota exceeded',
+    EISDIR: 'it is a folder',
+  };
+  if (code !== undefined) return `${words[code] ?? 'file-system error'} (${code})`;
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Checks that `path` can be written as a file: its folder exists and it is not a folder itself. */
+async function checkWritablePath(path: string, op: string): Promise<void> {
+  const { fs, path: nodePath } = nodeFileSystem(op);
+  const dir = nodePath.dirname(path);
+  const dirStat = await fs.stat(dir).catch((e: unknown) => errorCode(e) ?? String(e));
+  if (typeof dirStat === 'string' || !dirStat.isDirectory()) {
+    const why =
+      dirStat === 'ENOENT'
+        ? 'does not exist'
+        : typeof dirStat === 'string'
+          ? `cannot be read (${dirStat})`
+          : 'is not a folder';
+    fail(op, `cannot write '${path}': its folder '${dir}' ${why}; expected an existing folder (create it first)`);
+  }
+  const target = await fs.stat(path).catch(() => undefined);
+  if (target?.isDirectory()) fail(op, `cannot write '${path}': it is a folder; expected a file path`);
+}
+
 /**
  * Writes bytes atomically: to a temporary file in the same directory, fsync, rename over the
- * target, then fsync the directory. A crash leaves either the old file or the new one.
+ * target, then fsync the directory. A crash leaves either the old file or the new one; temporary
+ * files left by a killed writer are removed by the next write to the same path. Errors are
+ * TesseraErrors naming `op` (default 'writeFileAtomic') and the path.
+ *
+ * @example
+ * await writeFileAtomic('run/report.json', new TextEncoder().encode('{}'));
  */
-export async function writeFileAtomic(path: string, bytes: Uint8Array): Promise<void> {
-  const fs = await import('node:fs/promises');
-  const nodePath = await import('node:path');
+export async function writeFileAtomic(path: string, bytes: Uint8Array, op = 'writeFileAtomic'): Promise<void> {
+  const { fs, path: nodePath } = nodeFileSystem(op);
+  await checkWritablePath(path, op);
   const dir = nodePath.dirname(path);
-  const tmp = nodePath.join(dir, `.${nodePath.basename(path)}.tmp-${process.pid}-${Date.now()}-${tmpCounter++}`);
-  const fh = await fs.open(tmp, 'wx');
+  const base = nodePath.basename(path);
+  await removeStaleTemporaries(dir, base, op);
+  const tmp = nodePath.join(dir, `${tmpPrefix(base)}${process.pid}-${Date.now()}-${tmpCounter++}`);
+  const cannot = (e: unknown): never => fail(op, `cannot write '${path}': ${describeFsError(e)}`);
+  const fh = await fs.open(tmp, 'wx').catch(cannot);
   try {
     await fh.writeFile(bytes);
     await fh.sync();
   } catch (e) {
     await fh.close();
     await fs.rm(tmp, { force: true });
-    throw e;
+    cannot(e);
   }
   await fh.close();
   try {
     await fs.rename(tmp, path);
   } catch (e) {
     await fs.rm(tmp, { force: true });
-    throw e;
+    cannot(e);
   }
   try {
     const d = await fs.open(dir, 'r');
@@ -307,37 +385,61 @@ export async function writeSafetensors(
   tensors: Iterable<readonly [string, HostTensor]>,
   metadata: Record<string, string> = {},
 ): Promise<void> {
-  await writeFileAtomic(path, encodeSafetensors(tensors, metadata));
+  await writeFileAtomic(path, encodeSafetensors(tensors, metadata), 'writeSafetensors');
 }
 
-/** Reads a safetensors file. */
-export async function readSafetensors(path: string): Promise<SafetensorsContents> {
-  const fs = await import('node:fs/promises');
-  const buf = await fs.readFile(path);
-  return decodeSafetensors(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength));
+/**
+ * Reads a safetensors file. A missing file, a folder or an unreadable file is a TesseraError
+ * naming `op` (default 'readSafetensors'), the path and what was expected.
+ */
+export async function readSafetensors(path: string, op = 'readSafetensors'): Promise<SafetensorsContents> {
+  const { fs } = nodeFileSystem(op);
+  let buf: Uint8Array;
+  try {
+    buf = await fs.readFile(path);
+  } catch (e) {
+    const code = errorCode(e);
+    const why =
+      code === 'ENOENT'
+        ? 'no such file'
+        : code === 'EISDIR'
+          ? 'it is a folder'
+          : `cannot be read (${code ?? (e instanceof Error ? e.message : String(e))})`;
+    return fail(op, `'${path}': ${why}; expected a safetensors file (as written by saveCheckpoint)`);
+  }
+  try {
+    return decodeSafetensors(new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength));
+  } catch (e) {
+    if (!(e instanceof TesseraError)) throw e;
+    return fail(op, `'${path}' is not a valid safetensors file (${e.message})`);
+  }
 }
 
 /**
  * Saves modules, optimiser state, random-number generator state and metadata to `path`
- * (safetensors, written atomically).
+ * (safetensors, written atomically; the folder must exist).
  *
  * @example
  * await saveCheckpoint('run/ckpt.safetensors', { modules: { G, D }, optimizers: { G: optG, D: optD },
  *   rngs: { data: rng }, metadata: { epoch: '3' } });
  */
 export async function saveCheckpoint(path: string, opts: SaveCheckpointOptions): Promise<void> {
-  await writeFileAtomic(path, await checkpointToBytes(opts));
+  nodeFileSystem('saveCheckpoint');
+  await writeFileAtomic(path, await checkpointToBytes(opts), 'saveCheckpoint');
 }
 
 /**
  * Loads a checkpoint written by `saveCheckpoint` into the targets (same names). Missing,
  * unexpected or mis-shaped tensors are all listed in one error, and nothing is changed then.
  * Returns the user metadata.
+ *
+ * @example
+ * const { metadata } = await loadCheckpoint('run/ckpt.safetensors', { modules: net, optimizers: { adam: opt } });
  */
 export async function loadCheckpoint(
   path: string,
   targets: CheckpointTargets,
   opts: LoadCheckpointOptions = {},
 ): Promise<{ metadata: Record<string, string> }> {
-  return loadCheckpointContents(await readSafetensors(path), targets, opts);
+  return loadCheckpointContents(await readSafetensors(path, 'loadCheckpoint'), targets, opts);
 }

@@ -1,8 +1,8 @@
 // CIFAR-10: the binary-format parser and loader, and concatDatasets.
-import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+
 import { fail } from '../errors.js';
 import type { ImageDataset } from './dataset.js';
+import { nodeBuiltin } from './node.js';
 
 export const CIFAR10_CLASSES = [
   'airplane',
@@ -92,6 +92,9 @@ export async function loadCifar10(dir: string, split: 'train' | 'test' = 'train'
   const files =
     split === 'train' ? [1, 2, 3, 4, 5].map((i) => `data_batch_${i}.bin`) : split === 'test' ? ['test_batch.bin'] : [];
   if (files.length === 0) fail('loadCifar10', `split must be 'train' or 'test', got '${String(split)}'`);
+  const browser = 'in a browser fetch the batch files and use parseCifar';
+  const { join } = nodeBuiltin('node:path', 'loadCifar10', browser);
+  const { readFile } = nodeBuiltin('node:fs/promises', 'loadCifar10', browser);
   const parts: ImageDataset[] = [];
   for (const f of files) {
     const path = join(dir, f);

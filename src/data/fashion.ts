@@ -1,10 +1,9 @@
 // Fashion-MNIST from IDX files (Debian's dataset-fashion-mnist by default), and the IDX image/label
 // pair loader.
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { fail } from '../errors.js';
 import type { ImageDataset } from './dataset.js';
 import { readIdx } from './idx.js';
+import { nodeBuiltin } from './node.js';
 
 /** Where Debian's `dataset-fashion-mnist` package puts the files. */
 export const FASHION_MNIST_DEFAULT_DIR = '/usr/share/datasets/fashion-mnist';
@@ -63,7 +62,11 @@ export async function loadFashionMnist(opts: IdxImageOptions = {}): Promise<Imag
   if (split !== 'train' && split !== 'test') {
     fail('loadFashionMnist', `split must be 'train' or 'test', got '${String(split)}'`);
   }
-  const dir = opts.dir ?? process.env.TESSERA_FASHION_MNIST_DIR ?? FASHION_MNIST_DEFAULT_DIR;
+  const browser = 'in a browser fetch the IDX files and use parseIdx';
+  const { existsSync } = nodeBuiltin('node:fs', 'loadFashionMnist', browser);
+  const { join } = nodeBuiltin('node:path', 'loadFashionMnist', browser);
+  const env = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env;
+  const dir = opts.dir ?? env?.TESSERA_FASHION_MNIST_DIR ?? FASHION_MNIST_DEFAULT_DIR;
   const prefix = split === 'train' ? 'train' : 't10k';
   const imagesPath = join(dir, `${prefix}-images-idx3-ubyte.gz`);
   const labelsPath = join(dir, `${prefix}-labels-idx1-ubyte.gz`);

@@ -1,8 +1,8 @@
 // The IDX format of MNIST-style files (gzipped or plain): parser, reader and encoder.
-import { readFile } from 'node:fs/promises';
-import { gunzipSync } from 'node:zlib';
+
 import { fail } from '../errors.js';
 import { sizeOf } from '../tensor/shape.js';
+import { nodeBuiltin } from './node.js';
 
 /** Element types of the IDX format (the third byte of the magic number). */
 export type IdxType = 'uint8' | 'int8' | 'int16' | 'int32' | 'float32' | 'float64';
@@ -35,7 +35,7 @@ export function isGzip(bytes: Uint8Array): boolean {
  */
 export function parseIdx(input: Uint8Array): IdxArray {
   const op = 'parseIdx';
-  const bytes = isGzip(input) ? new Uint8Array(gunzipSync(input)) : input;
+  const bytes = isGzip(input) ? gunzip(input) : input;
   if (bytes.length < 4) fail(op, `expected at least a 4-byte header, got ${bytes.length} bytes`);
   if (bytes[0] !== 0 || bytes[1] !== 0) {
     fail(op, `bad magic number: the first two bytes must be 0, got ${bytes[0]} ${bytes[1]} (not an IDX file?)`);
@@ -90,8 +90,15 @@ export function parseIdx(input: Uint8Array): IdxArray {
   return { type, shape, data };
 }
 
+/** Gunzips with Node's zlib (in a browser, decompress first, e.g. with DecompressionStream('gzip')). */
+function gunzip(input: Uint8Array): Uint8Array {
+  const zlib = nodeBuiltin('node:zlib', 'parseIdx', "in a browser decompress first (DecompressionStream('gzip'))");
+  return new Uint8Array(zlib.gunzipSync(input));
+}
+
 /** Reads and parses an IDX file (plain or gzipped). */
 export async function readIdx(path: string): Promise<IdxArray> {
+  const { readFile } = nodeBuiltin('node:fs/promises', 'readIdx', 'in a browser fetch the bytes and use parseIdx');
   let bytes: Uint8Array;
   try {
     bytes = await readFile(path);

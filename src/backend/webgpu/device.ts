@@ -88,7 +88,11 @@ async function findAdapter(opts: WebGPUBackendOptions): Promise<Found> {
     const name = 'webgpu';
     mod = (await import(/* @vite-ignore */ name)) as { create: (flags: string[]) => GPU };
   } catch (e) {
-    return fail('setBackend', `could not load the 'webgpu' package (Dawn for Node): ${(e as Error).message}`);
+    return fail(
+      'setBackend',
+      `could not load the 'webgpu' package (Dawn for Node, an optional peer dependency): install it with ` +
+        `\`npm install webgpu\` (${(e as Error).message})`,
+    );
   }
   const anchors: unknown[] = [];
   const tried: string[] = [];
@@ -144,7 +148,9 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
   }
   let device: GPUDevice;
   try {
-    device = await adapter.requestDevice({ requiredLimits, label: 'tessera' });
+    // 'timestamp-query' when the adapter has it: it costs nothing until the profiler (src/profile/) times dispatches.
+    const requiredFeatures: GPUFeatureName[] = adapter.features.has('timestamp-query') ? ['timestamp-query'] : [];
+    device = await adapter.requestDevice({ requiredLimits, requiredFeatures, label: 'tessera' });
   } catch (e) {
     return fail('setBackend', `requestDevice failed: ${(e as Error).message}`);
   }

@@ -30,10 +30,12 @@
  */
 import { fail, TesseraError } from '../../errors.js';
 import type { Program, ProgramContext } from '../../kernels/wgsl/program.js';
+import { profiling } from '../../tensor/profiling.js';
 import { alignUp, BUF, BufferPool, bindSize, type GpuData, sizeClass } from './buffers.js';
 import { ErrorWord } from './error-word.js';
 import { PipelineCache, type PipelineEntry } from './pipelines.js';
 import { counters } from './stats.js';
+import { BatchTimestamps, dispatchLabel } from './timestamps.js';
 
 interface RuntimeLimits {
   readonly maxStorageBufferBindingSize: number;
@@ -79,6 +81,8 @@ interface DispatchCmd {
   readonly uniforms: ArrayBuffer;
   readonly workgroups: readonly [number, number, number];
   readonly err: boolean;
+  /** The profiler's kernel row for GPU timestamps (undefined unless profiling with timestamp-query). */
+  readonly label: string | undefined;
 }
 
 interface CopyCmd {
@@ -285,7 +289,16 @@ export class WebGPURuntime {
       buffers.push({ buffer: this.#errors.buffer, size: 16 });
       this.#errors.dirty = true;
     }
-    this.#batch.cmds.push({ kind: 'dispatch', entry, buffers, uniforms: program.uniforms, workgroups: [x, y, z], err });
+    const label = dispatchLabel(this.device);
+    this.#batch.cmds.push({
+      kind: 'dispatch',
+      entry,
+      buffers,
+      uniforms: program.uniforms,
+      workgroups: [x, y, z],
+      err,
+      label,
+    });
     this.#batch.dispatches++;
     counters.dispatches++;
     if (this.#debug >= 1) console.error(`[tessera webgpu] dispatch ${program.key} workgroups ${x}x${y}x${z}`);
@@ -327,6 +340,7 @@ export class WebGPURuntime {
     let pass: GPUComputePassEncoder | null = null;
     let off = 0;
     let skipped = 0;
+    let timestamps: BatchTimestamps | undefined;
     for (const c of b.cmds) {
       if (c.kind === 'copy') {
         if (pass !== null) {
@@ -351,15 +365,26 @@ export class WebGPURuntime {
         entries.push({ binding: i + 1, resource: { buffer: bb.buffer, offset: 0, size: bb.size } });
       });
       const bg = dev.createBindGroup({ layout: c.entry.layout.bgl, entries });
-      if (pass === null) pass = enc.beginComputePass();
+      if (c.label !== undefined) {
+        // Profiling with timestamps (src/backend/webgpu/timestamps.ts): this dispatch gets its own timed pass.
+        pass?.end();
+        timestamps ??= new BatchTimestamps(dev, b.dispatches);
+        pass = timestamps.beginPass(enc, c.label);
+      } else if (pass === null) pass = enc.beginComputePass();
       pass.setPipeline(c.entry.pipeline);
       pass.setBindGroup(0, bg);
       pass.dispatchWorkgroups(c.workgroups[0], c.workgroups[1], c.workgroups[2]);
+      if (c.label !== undefined) {
+        pass.end();
+        pass = null;
+      }
     }
     if (pass !== null) pass.end();
+    timestamps?.resolve(enc);
     if (ubuf !== null) dev.queue.writeBuffer(ubuf, 0, ubytes.buffer, 0, total);
     dev.queue.submit([enc.finish()]);
     counters.submits++;
+    timestamps?.report(profiling.sink);
     dev.popErrorScope().then(
       (e) => {
         if (e !== null) {
@@ -397,7 +422,7 @@ export class WebGPURuntime {
     if (d?.released === true) fail('read', 'the tensor was released');
     const withFlag = this.#errors.dirty;
     const flagOffset = alignUp(bytes, 4);
-    const total = flagOffset + (withFlag ? 4 : 0);
+    const total = flagOffset + (withFlag ? 8 : 0); // the error word and its detail word
     if (total === 0) {
       this.flush();
       return new ArrayBuffer(0);
@@ -432,7 +457,8 @@ export class WebGPURuntime {
     staging.unmap();
     this.#buffers.giveScratch('staging', cap, staging);
     if (withFlag) {
-      const error = this.#errors.check(new Uint32Array(out, flagOffset, 1)[0]!, codeLimit);
+      const words = new Uint32Array(out, flagOffset, 2);
+      const error = this.#errors.check(words[0]!, codeLimit, words[1]!);
       if (error !== null) this.#pendingErrors.unshift(error);
     }
     await this.#pipelines.settle();
@@ -442,8 +468,8 @@ export class WebGPURuntime {
 
   #recordFlagCopy(staging: GPUBuffer, offset: number): void {
     const word = this.#errors;
-    this.#batch.cmds.push({ kind: 'copy', src: word.buffer, srcOffset: 0, dst: staging, dstOffset: offset, size: 4 });
-    this.#batch.cmds.push({ kind: 'copy', src: word.reset, srcOffset: 0, dst: word.buffer, dstOffset: 0, size: 4 });
+    this.#batch.cmds.push({ kind: 'copy', src: word.buffer, srcOffset: 0, dst: staging, dstOffset: offset, size: 8 });
+    this.#batch.cmds.push({ kind: 'copy', src: word.reset, srcOffset: 0, dst: word.buffer, dstOffset: 0, size: 8 });
     word.dirty = false;
   }
 

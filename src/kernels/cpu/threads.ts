@@ -218,8 +218,11 @@ export function sharedArrayLike(like: ArrayBufferView, length: number): SharedAr
   return new (Ctor as unknown as new (b: SharedArrayBuffer) => SharedArr)(buffer);
 }
 
-/** Counters since startup: threaded jobs, and chunks of them that ran on worker threads. */
-export const threadStats = { jobs: 0, workerChunks: 0 };
+/**
+ * Counters since startup: threaded jobs, chunks of them that ran on worker threads, and ms this
+ * thread spent waiting for workers after its own chunks (the hand-off; read by src/profile/).
+ */
+export const threadStats = { jobs: 0, workerChunks: 0, waitMs: 0 };
 
 /** Threads CPU GEMMs may use (1 where worker threads are unavailable). */
 export function cpuThreads(): number {
@@ -375,6 +378,7 @@ export function parallelChunks(src: JobSource, job: Job, total: number, runHere:
     }
     done = now;
   }
+  threadStats.waitMs += performance.now() - (spinUntil - SPIN_MS);
   const onWorkers: number[] = [];
   for (let i = 0; i < total; i++) if (here[i] === 0) onWorkers.push(i);
   if (Atomics.load(ctl, ERROR) !== 0) {
