@@ -5,26 +5,9 @@ import { existsSync, mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { type CliIO, main } from '../../src/cli/main.js';
+import { main } from '../../src/cli/main.js';
 import { decodePNG } from '../../src/plot/index.js';
-
-function captureIO(): { io: CliIO; out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  const stream = (f: (s: string) => void) =>
-    ({
-      write: (s: string) => {
-        f(s);
-        return true;
-      },
-      isTTY: false,
-    }) as unknown as NodeJS.WriteStream;
-  return {
-    io: { out: stream((s) => (out += s)), err: stream((s) => (err += s)), quiet: true },
-    out: () => out,
-    err: () => err,
-  };
-}
+import { captureIO } from '../helpers/cli.js';
 
 async function run(args: string[]): Promise<{ code: number; out: string; err: string }> {
   const c = captureIO();

@@ -5,27 +5,10 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type CliIO, main } from '../../src/cli/main.js';
+import { main } from '../../src/cli/main.js';
 import { parseMetricsLog } from '../../src/cli/plot-command.js';
 import { decodePNG } from '../../src/plot/index.js';
-
-function captureIO(): { io: CliIO; out: () => string; err: () => string } {
-  let out = '';
-  let err = '';
-  const stream = (f: (s: string) => void) =>
-    ({
-      write: (s: string) => {
-        f(s);
-        return true;
-      },
-      isTTY: false,
-    }) as unknown as NodeJS.WriteStream;
-  return {
-    io: { out: stream((s) => (out += s)), err: stream((s) => (err += s)), quiet: true },
-    out: () => out,
-    err: () => err,
-  };
-}
+import { captureIO } from '../helpers/cli.js';
 
 /** A run folder like `tessera train` writes, killed while writing its last log line. */
 function tinyRun(): string {
