@@ -457,6 +457,18 @@ describe('conv2d and its adjoints (CPU im2col + GEMM) vs naive float64', () => {
     checkConv(conv({ n: 2, c: 64, h: 33, w: 33, o: 1, kh: 4, kw: 4, padding: [1, 1] }), 'float32', 12);
   });
 
+  it('filters covering the whole unpadded image (one output pixel: the single-GEMM path), one and many channels', () => {
+    for (const dtype of ['float32', 'float64'] as const) {
+      // The DCGAN's 7x7 conv to a logit (O = 1: matrix-vector products) and its 1x1 -> 7x7 transposed conv.
+      checkConv(conv({ n: 5, c: 9, h: 7, w: 7, o: 1, kh: 7, kw: 7 }), dtype, 13);
+      checkConv(conv({ n: 3, c: 6, h: 7, w: 5, o: 11, kh: 7, kw: 5, stride: [2, 3] }), dtype, 14);
+      checkConv(conv({ n: 4, c: 6, h: 3, w: 3, o: 4, kh: 3, kw: 3, groups: 2 }), dtype, 15);
+      // K = 64 * 49 spans several KC slices; N = 1 and O = 1 make both GEMM sides vectors.
+      checkConv(conv({ n: 1, c: 64, h: 7, w: 7, o: 1, kh: 7, kw: 7 }), dtype, 16);
+      checkConv(conv({ n: 70, c: 2, h: 4, w: 4, o: 1, kh: 4, kw: 4 }), dtype, 17);
+    }
+  });
+
   it('kernels wider than the padded input in one direction and dilation past the edge', () => {
     for (const dtype of ['float32', 'float64'] as const) {
       checkConv(conv({ h: 2, w: 9, kh: 4, kw: 2, padding: [1, 0], dilation: [1, 3] }), dtype, 8);
@@ -737,6 +749,13 @@ describe('threaded CPU GEMM', () => {
       runs.push(() => bitsOf(conv2d(x, w, opts)));
       runs.push(() => bitsOf(conv2dBackwardInput(dy, w, [8, 8, 24, 24], opts)));
       runs.push(() => bitsOf(conv2dBackwardFilter(x, dy, [32, 8, 4, 4], opts)));
+      // The DCGAN's 7x7 conv to one logit: single GEMMs, matrix-vector shaped, k-outer (axpy) loops.
+      const x7 = make(values(64 * 128 * 49, 4, dtype), [64, 128, 7, 7], dtype);
+      const w7 = make(values(128 * 49, 5, dtype), [1, 128, 7, 7], dtype);
+      const dy7 = make(values(64, 6, dtype), [64, 1, 1, 1], dtype);
+      runs.push(() => bitsOf(conv2d(x7, w7)));
+      runs.push(() => bitsOf(conv2dBackwardInput(dy7, w7, [64, 128, 7, 7])));
+      runs.push(() => bitsOf(conv2dBackwardFilter(x7, dy7, [1, 128, 7, 7])));
     }
     try {
       setCpuThreads(1);

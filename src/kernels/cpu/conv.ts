@@ -18,7 +18,10 @@ import { type Arr, alloc } from './util.js';
  * only on the shapes, so results never depend on the thread count.
  *
  * A 1x1 filter with stride 1 and no padding needs no im2col: each image is its own [C x H W]
- * column matrix and goes straight to GEMM.
+ * column matrix and goes straight to GEMM. Nor does a filter that covers the whole unpadded image
+ * (one output pixel: the DCGAN's 7x7 conv to a logit and its 1x1 -> 7x7 transposed conv): each
+ * image's column is the image itself in (c, ky, kx) order, so the batch is one [N x K] matrix and
+ * all three primitives are single GEMMs (same sums over K as the im2col path).
  */
 
 /** Elements (float64) of one chunk's column matrix: 2^18 = 2 MiB, about one L2 cache. */
@@ -53,6 +56,8 @@ interface Geometry extends ColGeometry {
   hw: number;
   /** The column matrix is the image itself. */
   pointwise: boolean;
+  /** The filter covers the whole unpadded image: one output pixel whose column is the image. */
+  dense: boolean;
   /** Images per chunk. */
   nb: number;
 }
@@ -90,6 +95,7 @@ function geometry(xShape: readonly number[], wShape: readonly number[], yShape: 
     p,
     hw: h * w,
     pointwise: kh === 1 && kw === 1 && sh === 1 && sw === 1 && ph === 0 && pw === 0,
+    dense: kh === h && kw === w && oh === 1 && ow === 1 && ph === 0 && pw === 0 && dh === 1 && dw === 1,
     nb: Math.max(1, Math.min(n, Math.floor(COLUMN_BUDGET / Math.max(1, k * p)))),
   };
   return g;
@@ -121,6 +127,14 @@ export const conv2d: Kernel<'conv2d'> = (inputs, prm, out) => {
   const xd = data(x);
   const wd = data(w);
   const y = alloc(out.dtype, out.shape) as FloatArr;
+  if (g.dense) {
+    // Y [N x og] (row stride O) = X_g [N x K] * W_g^T [K x og].
+    for (let gi = 0; gi < g.groups; gi++) {
+      const xView = { data: xd, offset: gi * g.channels * g.hw, rowStride: g.c * g.hw, colStride: 1 };
+      gemm(g.n, g.og, g.k, xView, rowMajor(wd, gi * g.og * g.k, g.k, true), y, gi * g.og, g.o, false);
+    }
+    return y;
+  }
   if (g.pointwise) {
     for (let b = 0; b < g.n; b++) {
       for (let gi = 0; gi < g.groups; gi++) {
@@ -157,6 +171,14 @@ export const conv2dBackwardInput: Kernel<'conv2dBackwardInput'> = (inputs, prm, 
   const dyd = data(dy);
   const wd = data(w);
   const dx = alloc(out.dtype, out.shape) as FloatArr;
+  if (g.dense) {
+    // dX_g [N x K] (row stride C H W) = dY_g [N x og] * W_g [og x K]; every element is written.
+    for (let gi = 0; gi < g.groups; gi++) {
+      const dyView = { data: dyd, offset: gi * g.og, rowStride: g.o, colStride: 1 };
+      gemm(g.n, g.k, g.og, dyView, rowMajor(wd, gi * g.og * g.k, g.k), dx, gi * g.channels * g.hw, g.c * g.hw, false);
+    }
+    return dx;
+  }
   if (g.pointwise) {
     for (let b = 0; b < g.n; b++) {
       for (let gi = 0; gi < g.groups; gi++) {
@@ -196,7 +218,13 @@ export const conv2dBackwardFilter: Kernel<'conv2dBackwardFilter'> = (inputs, prm
   const dw = alloc(out.dtype, out.shape) as FloatArr;
   // The batch sum accumulates in float64; float32 results are rounded once at the end.
   const acc = dw instanceof Float64Array ? dw : new Float64Array(dw.length);
-  if (g.pointwise) {
+  if (g.dense) {
+    // dW_g [og x K] = dY_g^T [og x N] * X_g [N x K].
+    for (let gi = 0; gi < g.groups; gi++) {
+      const xView = { data: xd, offset: gi * g.channels * g.hw, rowStride: g.c * g.hw, colStride: 1 };
+      gemm(g.og, g.k, g.n, rowMajor(dyd, gi * g.og, g.o, true), xView, acc, gi * g.og * g.k, g.k, true);
+    }
+  } else if (g.pointwise) {
     for (let b = 0; b < g.n; b++) {
       for (let gi = 0; gi < g.groups; gi++) {
         const xT = rowMajor(xd, (b * g.c + gi * g.channels) * g.hw, g.hw, true);

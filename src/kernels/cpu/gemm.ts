@@ -539,7 +539,10 @@ function smallGemm(
  * Matrix-vector products (m or n is 1, where 4x4 tiles would be three-quarters padding; twice as
  * fast as blocked() at 64 x 128): one float64 dot product per element, with blocked()'s
  * arithmetic (a sum from zero over each KC slice of k in order, stored for the first slice
- * without accumulate, otherwise added to C).
+ * without accumulate, otherwise added to C). When the operand walked along k is strided (a row
+ * of B stored column-major, say: the 7x7 conv to one channel), the loop runs k-outer over the
+ * whole output row instead (an axpy per p into per-element partial sums): every element still
+ * sums the same products in the same order, but memory is walked contiguously.
  */
 function dotGemm(
   m: number,
@@ -554,6 +557,36 @@ function dotGemm(
 ): void {
   const { data: ad, rowStride: ars, colStride: acs } = a;
   const { data: bd, rowStride: brs, colStride: bcs } = b;
+  // One output row (m = 1) whose B rows are contiguous but whose k-walk is strided: axpy form.
+  const rowAxpy = m === 1 && n > 1 && bcs === 1 && brs !== 1;
+  // One output column (n = 1) whose A columns are contiguous but whose k-walk is strided.
+  const colAxpy = n === 1 && m > 1 && ars === 1 && acs !== 1;
+  if (rowAxpy || colAxpy) {
+    const len = rowAxpy ? n : m;
+    const vd = rowAxpy ? ad : bd;
+    const vBase = rowAxpy ? a.offset : b.offset;
+    const vStride = rowAxpy ? acs : brs;
+    const md = rowAxpy ? bd : ad;
+    const mBase = rowAxpy ? b.offset : a.offset;
+    const mStride = rowAxpy ? brs : acs;
+    const outStride = rowAxpy ? 1 : ldc;
+    const part = new Float64Array(len);
+    const acc = new Float64Array(len);
+    for (let pc = 0; pc < k; pc += KC) {
+      const pEnd = Math.min(k, pc + KC);
+      part.fill(0);
+      for (let p = pc; p < pEnd; p++) {
+        const v = vd[vBase + p * vStride]!;
+        const row = mBase + p * mStride;
+        for (let j = 0; j < len; j++) part[j]! += v * md[row + j]!;
+      }
+      if (pc === 0 && !accumulate) acc.set(part);
+      else if (pc === 0) for (let j = 0; j < len; j++) acc[j] = c[cOffset + j * outStride]! + part[j]!;
+      else for (let j = 0; j < len; j++) acc[j]! += part[j]!;
+    }
+    for (let j = 0; j < len; j++) c[cOffset + j * outStride] = acc[j]!;
+    return;
+  }
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
       const o = cOffset + i * ldc + j;
