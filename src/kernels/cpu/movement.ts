@@ -1,7 +1,8 @@
 // CPU kernels for the movement primitives: permute, expand, slice, pad, concat and flip.
 import type { Kernel } from '../../tensor/backend.js';
 import { sizeOf, stridesOf } from '../../tensor/shape.js';
-import { type Arr, alloc, broadcastStrides, stridedOffsets } from './util.js';
+import { broadcastMap } from './loops.js';
+import { type Arr, alloc, stridedOffsets, wordsOf } from './util.js';
 
 function gatherBy(x: Arr, offsets: Int32Array, y: Arr): Arr {
   for (let i = 0; i < y.length; i++) y[i] = x[offsets[i]!]!;
@@ -21,13 +22,31 @@ export const permute: Kernel<'permute'> = (inputs, { perm }, out) => {
   );
 };
 
+const copy = (v: number) => v;
+
+/**
+ * A broadcast copy through the coalesced loops of src/kernels/cpu/loops.ts (no per-element offset
+ * table), moving 32-bit words so that every value, NaN payloads included, keeps its bits; float64
+ * values move as two words through a trailing axis of 2.
+ */
 export const expand: Kernel<'expand'> = (inputs, _p, out) => {
   const x = inputs[0]!;
-  return gatherBy(
-    x.data as Arr,
-    stridedOffsets(out.shape, broadcastStrides(x.shape, out.shape)),
-    alloc(out.dtype, out.shape),
+  const y = alloc(out.dtype, out.shape, false);
+  if (out.dtype === 'bool') {
+    broadcastMap('expand-bytes', copy, [x], out.shape, y);
+    return y;
+  }
+  const pair = out.dtype === 'float64';
+  const wide = (shape: readonly number[]) => (pair ? [...shape, 2] : shape);
+  broadcastMap(
+    'expand-words',
+    copy,
+    [{ data: wordsOf(x.data as Arr), shape: wide(x.shape) }],
+    wide(out.shape),
+    wordsOf(y),
+    copy.toString(),
   );
+  return y;
 };
 
 export const slice: Kernel<'slice'> = (inputs, { starts, steps }, out) => {

@@ -4,26 +4,57 @@ import { sizeOf, stridesOf } from '../../tensor/shape.js';
 import { type Arr, alloc, stridedOffsets } from './util.js';
 
 /**
- * The reduction as [outer, reduced, inner] when the reduced axes are one run of adjacent axes
- * (after dropping size-1 axes): sums of rows, of columns, or of a middle axis. Undefined otherwise.
+ * acc[out(i)] += x[i] for every i in increasing order, where out() drops the reduced axes: the
+ * shape is merged into alternating runs of kept and reduced axes (size-1 axes dropped), and the
+ * innermost run is walked contiguously (a running sum when reduced, a vector add when kept) while
+ * an odometer over the outer runs steps the output offset. No per-element offset table, and each
+ * output sums its inputs in increasing index order, as the table walk did: the same bits.
  */
-function asThreeLevels(shape: readonly number[], axes: readonly number[]): [number, number, number] | undefined {
-  let outer = 1;
-  let reduced = 1;
-  let inner = 1;
-  let stage = 0; // 0: before the reduced run, 1: in it, 2: after it
-  for (let d = 0; d < shape.length; d++) {
-    const n = shape[d]!;
-    if (n === 1) continue;
+function sumInto(xd: Arr, shape: readonly number[], axes: readonly number[], acc: Float64Array): void {
+  const sizes: number[] = [];
+  const reduced: boolean[] = [];
+  shape.forEach((n, d) => {
+    if (n === 1) return;
     const r = axes.includes(d);
-    if (r && stage === 2) return undefined;
-    if (r) stage = 1;
-    else if (stage === 1) stage = 2;
-    if (r) reduced *= n;
-    else if (stage === 0) outer *= n;
-    else inner *= n;
+    if (sizes.length > 0 && reduced[reduced.length - 1] === r) sizes[sizes.length - 1]! *= n;
+    else {
+      sizes.push(n);
+      reduced.push(r);
+    }
+  });
+  if (sizes.length === 0) {
+    acc[0]! += xd[0]!;
+    return;
   }
-  return [outer, reduced, inner];
+  // Output stride of each run: the product of the kept runs after it (0 for reduced runs).
+  const outStride = sizes.map(() => 0);
+  for (let d = sizes.length - 1, s = 1; d >= 0; d--) {
+    if (!reduced[d]) {
+      outStride[d] = s;
+      s *= sizes[d]!;
+    }
+  }
+  const last = sizes.length - 1;
+  const len = sizes[last]!;
+  const innerReduced = reduced[last]!;
+  const rows = len === 0 ? 0 : sizes.reduce((a, b) => a * b, 1) / len;
+  const idx = new Array<number>(last).fill(0);
+  let ob = 0;
+  for (let r = 0, base = 0; r < rows; r++, base += len) {
+    if (innerReduced) {
+      let s = acc[ob]!;
+      for (let i = 0; i < len; i++) s += xd[base + i]!;
+      acc[ob] = s;
+    } else {
+      for (let i = 0; i < len; i++) acc[ob + i]! += xd[base + i]!;
+    }
+    for (let d = last - 1; d >= 0; d--) {
+      ob += outStride[d]!;
+      if (++idx[d]! < sizes[d]!) break;
+      ob -= outStride[d]! * sizes[d]!;
+      idx[d] = 0;
+    }
+  }
 }
 
 /**
@@ -35,33 +66,15 @@ export const reduce: Kernel<'reduce'> = (inputs, { op, axes }, out) => {
   const xd = x.data as Arr;
   const m = sizeOf(out.shape);
   const acc = new Float64Array(m);
-  const levels = asThreeLevels(x.shape, axes);
-  if (op === 'sum' && levels !== undefined) {
-    // The common cases (a full sum, bias gradients [batch, n] -> [n], row sums) without an offset table.
-    const [outer, reduced, inner] = levels;
-    for (let o = 0; o < outer; o++) {
-      const base = o * reduced * inner;
-      const ob = o * inner;
-      if (inner === 1) {
-        let s = 0;
-        for (let r = 0; r < reduced; r++) s += xd[base + r]!;
-        acc[o] = s;
-      } else {
-        for (let r = 0; r < reduced; r++) {
-          const row = base + r * inner;
-          for (let i = 0; i < inner; i++) acc[ob + i]! += xd[row + i]!;
-        }
-      }
-    }
+  if (op === 'sum') {
+    sumInto(xd, x.shape, axes, acc);
   } else {
     const outStrides = stridesOf(out.shape);
     const toOut = stridedOffsets(
       x.shape,
       x.shape.map((_, d) => (axes.includes(d) ? 0 : outStrides[d]!)),
     );
-    if (op === 'sum') {
-      for (let i = 0; i < xd.length; i++) acc[toOut[i]!]! += xd[i]!;
-    } else if (op === 'max') {
+    if (op === 'max') {
       acc.fill(Number.NEGATIVE_INFINITY);
       for (let i = 0; i < xd.length; i++) {
         const v = xd[i]!;

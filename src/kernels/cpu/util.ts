@@ -135,3 +135,6 @@ export function roundHalfEven(x: number): number {
   const r = Math.round(x);
   return Math.abs(x - Math.trunc(x)) === 0.5 ? 2 * Math.round(x / 2) : r;
 }
+
+/** The 32-bit words of a float32, float64 or int32 array (two per float64), for bit-exact copies and selects. */
+export const wordsOf = (a: Arr): Int32Array => new Int32Array(a.buffer, a.byteOffset, a.byteLength >> 2);
