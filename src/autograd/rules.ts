@@ -3,6 +3,15 @@ import { fail, fmtShape } from '../errors.js';
 import { allocArray } from '../tensor/dtype.js';
 import { tensorFromArray } from '../tensor/engine.js';
 import {
+  batchNormBackward,
+  batchNormParamGrad,
+  compositeBackward,
+  compositeParamGrad,
+  compositeStats,
+  leakyReluBackward,
+  statsRow,
+} from '../tensor/ops/fused-nn.js';
+import {
   add,
   broadcastTo,
   cast,
@@ -37,6 +46,7 @@ import {
 import type { BinaryOp, PrimitiveName, PrimitiveParams, UnaryOp } from '../tensor/primitives.js';
 import { broadcastedAxes, shapesEqual } from '../tensor/shape.js';
 import type { Tensor } from '../tensor/tensor.js';
+import { compositeVjp } from './composite.js';
 
 /** What a rule sees: the node's inputs, its output, its parameters, and which inputs need a gradient. */
 export interface RuleContext<P extends PrimitiveName> {
@@ -81,7 +91,8 @@ const unaryRules: { readonly [U in UnaryOp]: UnaryRule } = {
   cos: (x, _y, g) => neg(mul(g, sin(x))),
   tanh: (_x, y, g) => tanhBackward(y, g),
   sigmoid: (_x, y, g) => mul(g, mul(y, sub(1, y))),
-  relu: (x, _y, g) => where(gt(x, 0), g, 0),
+  // where(x > 0, g, 0) in one pass: the LeakyReLU gradient with slope 0.
+  relu: (x, _y, g) => leakyReluBackward(x, g, 0),
   floor: () => null,
   ceil: () => null,
   round: () => null,
@@ -257,6 +268,44 @@ export const gradRules: { readonly [P in PrimitiveName]: GradRule<P> } = {
     const idx = inputs[1]!;
     return [needs[0] ? g : null, null, needs[2] ? gather(g, idx, params.axis) : null];
   },
+
+  // stats of x: the composite mean / biased variance, differentiated with ordinary ops.
+  batchNormStats: ({ inputs, needs }, g) => compositeVjp('batchNorm', compositeStats, inputs, needs, g),
+
+  // inputs (x, stats, weight?, bias?) with stats = batchNormStats(x) (src/tensor/ops/fused-nn.ts):
+  // x's cotangent is the full one, through the statistics too, so stats gets none from here.
+  batchNorm: ({ inputs, params, needs }, g) => {
+    const [x, stats, w] = inputs as [Tensor, Tensor, Tensor | undefined];
+    const dx = needs[0] ? batchNormBackward(x, stats, g, params.eps, w) : null;
+    if (inputs.length === 2) return [dx, null];
+    const pg = needs[2] || needs[3] ? batchNormParamGrad(x, stats, g, params.eps) : null;
+    return [dx, null, pg && needs[2] ? statsRow(pg, 0) : null, pg && needs[3] ? statsRow(pg, 1) : null];
+  },
+
+  // Gradient primitives: their rules differentiate the composite formula (stats recomputed from x
+  // with ordinary ops, so stats, a function of x, gets no cotangent of its own).
+  batchNormBackward: ({ inputs, params, needs }, g) => {
+    const [x, , gy, w] = inputs as [Tensor, Tensor, Tensor, Tensor | undefined];
+    const f = (a: Tensor, b: Tensor, c?: Tensor) => compositeBackward(a, b, params.eps, c);
+    const args = w === undefined ? [x, gy] : [x, gy, w];
+    const d = compositeVjp('batchNorm', f, args, [needs[0]!, needs[2]!, ...(w === undefined ? [] : [needs[3]!])], g);
+    return [d[0] ?? null, null, d[1] ?? null, ...(w === undefined ? [] : [d[2] ?? null])];
+  },
+
+  batchNormParamGrad: ({ inputs, params, needs }, g) => {
+    const [x, , gy] = inputs as [Tensor, Tensor, Tensor];
+    const f = (a: Tensor, b: Tensor) => compositeParamGrad(a, b, params.eps);
+    const d = compositeVjp('batchNorm', f, [x, gy], [needs[0]!, needs[2]!], g);
+    return [d[0] ?? null, null, d[1] ?? null];
+  },
+
+  leakyRelu: ({ inputs, params }, g) => [leakyReluBackward(inputs[0]!, g, params.slope)],
+
+  // Linear in g; piecewise constant in x (zero gradient, as the composite where(x > 0, g, g slope)).
+  leakyReluBackward: ({ inputs, params, needs }, g) => [
+    null,
+    needs[1] ? leakyReluBackward(inputs[0]!, g, params.slope) : null,
+  ],
 
   randomUniform: () => [],
 };

@@ -25,7 +25,7 @@ let depth = 0;
  * A fresh tensor for `x` that autodiff differentiates with respect to. When `x` itself depends on
  * an outer variable, the alias is a recorded identity, so outer transforms see through it.
  */
-function differentiableAlias(x: Tensor, op: string): Tensor {
+export function differentiableAlias(x: Tensor, op: string): Tensor {
   if (!isFloat(x.dtype))
     fail(op, `can only differentiate with respect to float tensors, got ${x.dtype} ${fmtShape(x.shape)}`);
   if (x.requiresGrad) return withGrad(() => runPrimitive('reshape', [x], { shape: [...x.shape] }, x.shape, x.dtype));

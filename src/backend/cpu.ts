@@ -1,5 +1,13 @@
 // The CPU backend: typed-array storage, the kernel table of src/kernels/cpu and the fused Adam.
 import { fail } from '../errors.js';
+import {
+  batchNorm,
+  batchNormBackward,
+  batchNormParamGrad,
+  batchNormStats,
+  leakyRelu,
+  leakyReluBackward,
+} from '../kernels/cpu/batchnorm.js';
 import { conv2d, conv2dBackwardFilter, conv2dBackwardInput } from '../kernels/cpu/conv.js';
 import { binary, cast, compare, unary, where } from '../kernels/cpu/elementwise.js';
 import { gather, scatterAdd } from '../kernels/cpu/indexing.js';
@@ -34,6 +42,12 @@ const kernels: KernelTable = {
   gather,
   scatterAdd,
   randomUniform,
+  batchNormStats,
+  batchNorm,
+  batchNormBackward,
+  batchNormParamGrad,
+  leakyRelu,
+  leakyReluBackward,
 };
 
 let bytesInUse = 0;

@@ -3,6 +3,7 @@
 import { fail, fmtShape } from '../errors.js';
 import { type Generator, getDefaultGenerator, type RngOptions, rngOption } from '../random/generator.js';
 import { noGrad, tidy } from '../tensor/engine.js';
+import { batchNormTrain, statsRow } from '../tensor/ops/fused-nn.js';
 import {
   add,
   conv2d,
@@ -12,7 +13,6 @@ import {
   matmul,
   max,
   maxPool2d,
-  mean,
   mul,
   type Pair,
   relu,
@@ -20,7 +20,6 @@ import {
   rsqrt,
   sigmoid,
   softplus,
-  square,
   stopGradient,
   sub,
   tanh,
@@ -325,31 +324,30 @@ export abstract class BatchNormBase extends Module {
     const axes = x.shape.map((_, i) => i).filter((i) => i !== 1);
     const bshape = x.shape.map((d, i) => (i === 1 ? d : 1));
     const n = axes.reduce((k, a) => k * x.shape[a]!, 1);
-    let y: Tensor;
     if (this.training || !this.trackRunningStats) {
       if (this.training && n <= 1)
         fail(op, `expected more than 1 value per channel when training, got input ${fmtShape(x.shape)}`);
-      const mu = mean(x, axes, { keepdims: true });
-      const centred = sub(x, mu);
-      const v = mean(square(centred), axes, { keepdims: true });
-      y = mul(centred, rsqrt(add(v, this.eps)));
-      if (this.training && this.trackRunningStats && (opts.updateStats ?? true)) this.#update(stream, mu, v, n);
-    } else {
-      const rs = this.runningStats(stream);
-      y = mul(sub(x, reshape(rs.mean, bshape)), rsqrt(add(reshape(rs.var, bshape), this.eps)));
+      // Fused kernels (src/tensor/ops/fused-nn.ts): statistics, normalise and affine in three passes
+      // over x, and a fused backward; the same values as mean / sub / square / rsqrt / mul / add.
+      const r = batchNormTrain(x, this.eps, this.weight, this.bias);
+      if (this.training && this.trackRunningStats && (opts.updateStats ?? true)) this.#update(stream, r.stats, n);
+      return r.y;
     }
+    const rs = this.runningStats(stream);
+    let y = mul(sub(x, reshape(rs.mean, bshape)), rsqrt(add(reshape(rs.var, bshape), this.eps)));
     if (this.affine) y = add(mul(y, reshape(this.weight!, bshape)), reshape(this.bias!, bshape));
     return y;
   }
 
-  #update(stream: string, mu: Tensor, v: Tensor, n: number): void {
+  /** Running averages from the batch statistics [2, C] (mean, biased var) of batchNormTrain. */
+  #update(stream: string, stats: Tensor, n: number): void {
     const suf = stream === 'default' ? '' : `_${stream}`;
     const m = this.momentum;
-    const c = this.numFeatures;
     const [rm, rv, nb] = noGrad(() =>
       tidy(() => {
-        const bm = reshape(stopGradient(mu), [c]);
-        const bv = mul(reshape(stopGradient(v), [c]), n / (n - 1));
+        const st = stopGradient(stats);
+        const bm = statsRow(st, 0);
+        const bv = mul(statsRow(st, 1), n / (n - 1));
         return [
           add(mul(this.buffer(`running_mean${suf}`), 1 - m), mul(bm, m)),
           add(mul(this.buffer(`running_var${suf}`), 1 - m), mul(bv, m)),

@@ -94,6 +94,24 @@ export interface PrimitiveParams {
   /** out = base; out[..., idx[..., j, ...], ...] += src[..., j, ...] (collisions accumulate). */
   scatterAdd: { axis: number };
   /**
+   * Per-channel batch statistics of x [N, C, ...] (axis 1): out [2, C] = (mean, biased variance),
+   * rounded like the composite mean(x) and mean(square(x - mean)). See src/tensor/ops/fused-nn.ts.
+   */
+  batchNormStats: Record<string, never>;
+  /**
+   * Training-mode batch normalisation: inputs (x, stats, weight?, bias?), stats = batchNormStats(x)
+   * by contract (weight and bias [C], both or neither): (x - mean) rsqrt(var + eps) (* weight + bias).
+   */
+  batchNorm: { eps: number };
+  /** The x-cotangent of batchNorm (through the statistics too): inputs (x, stats, g, weight?). */
+  batchNormBackward: { eps: number };
+  /** [2, C] = (sum g * xhat, sum g) per channel: the weight and bias cotangents of batchNorm; inputs (x, stats, g). */
+  batchNormParamGrad: { eps: number };
+  /** x where x > 0, else x * slope. */
+  leakyRelu: { slope: number };
+  /** g where x > 0, else g * slope (exactly 0 when slope is 0: the ReLU gradient); inputs (x, g). */
+  leakyReluBackward: { slope: number };
+  /**
    * Philox-4x32-10 uniform draws in [0, 1): element i uses word i % 4 of the block with counter
    * (floor(i / 4) + offset, 0, stream[0], stream[1]) and key `key`; see src/random/philox.ts.
    */

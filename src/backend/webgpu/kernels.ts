@@ -4,6 +4,17 @@
  */
 
 import { fail, fmtShape } from '../../errors.js';
+import {
+  batchNormBackwardProgram,
+  batchNormProgram,
+  type ChannelGeometry,
+  channelFinishProgram,
+  channelGeometry,
+  channelPartialProgram,
+  leakyReluProgram,
+  type PartialKind,
+  partialCount,
+} from '../../kernels/wgsl/batchnorm.js';
 import { checkNonZeroProgram } from '../../kernels/wgsl/check.js';
 import { conv2dBackwardFilterProgram, conv2dBackwardInputProgram, conv2dProgram } from '../../kernels/wgsl/conv.js';
 import {
@@ -135,7 +146,96 @@ export function webgpuKernels(rt: WebGPURuntime): KernelTable {
       `index {detail} is out of range for axis ${axis} of size ${x.shape[axis]} (input shape ${fmtShape(x.shape)}, indices shape ${fmtShape(idx.shape)})`,
     );
 
+  /**
+   * The batch-norm channel reductions (src/kernels/wgsl/batchnorm.ts): partial sums of `kind` into a
+   * scratch buffer, then `finish` adding each channel's partials into `dst`.
+   */
+  const channelSums = (
+    kind: PartialKind,
+    finish: 'mean' | 'var' | 'both',
+    geo: ChannelGeometry,
+    eps: number,
+    ins: readonly GpuData[],
+    dst: GpuData,
+  ): void => {
+    const partial = memo(`bn-partial|${kind}|${geo.n},${geo.c},${geo.s}|${eps}`, () =>
+      channelPartialProgram(ctx, kind, geo, eps),
+    );
+    const fin = memo(`bn-finish|${finish}|${geo.n},${geo.c},${geo.s}`, () => channelFinishProgram(ctx, finish, geo));
+    const tmp = rt.alloc(2 * geo.c * partialCount(geo) * 4, 'batchNorm');
+    try {
+      rt.dispatch(partial, ins, [tmp]);
+      rt.dispatch(fin, [tmp], [dst]);
+    } finally {
+      rt.release(tmp);
+    }
+  };
+  /** Allocates `floats` output floats and fills them with `fill`, releasing them on an error. */
+  const produce = (floats: number, fill: (o: GpuData) => void): GpuData => {
+    const o = rt.alloc(floats * 4, 'batchNorm');
+    try {
+      fill(o);
+    } catch (e) {
+      rt.release(o);
+      throw e;
+    }
+    return o;
+  };
+
   return {
+    batchNormStats: (inputs) => {
+      assertFloat32('batchNorm', inputs);
+      const x = inputs[0]!;
+      const geo = channelGeometry(x.shape);
+      return produce(2 * geo.c, (o) => {
+        channelSums('sum', 'mean', geo, 0, [gpu(x)], o);
+        channelSums('sq', 'var', geo, 0, [gpu(x), o], o);
+      });
+    },
+    batchNorm: (inputs, params, out) => {
+      assertFloat32('batchNorm', inputs);
+      const geo = channelGeometry(inputs[0]!.shape);
+      const affine = inputs.length === 4;
+      const prog = memo(callKey('batchNorm', inputs, params, out), () =>
+        batchNormProgram(ctx, geo, params.eps, affine),
+      );
+      return run('batchNorm', prog, inputs, out);
+    },
+    batchNormBackward: (inputs, params, out) => {
+      assertFloat32('batchNorm', inputs);
+      const [x, st, g, w] = inputs as [KernelInput, KernelInput, KernelInput, KernelInput | undefined];
+      const geo = channelGeometry(x.shape);
+      const prog = memo(callKey('batchNormBackward', inputs, params, out), () =>
+        batchNormBackwardProgram(ctx, geo, params.eps, w !== undefined),
+      );
+      const sums = rt.alloc(2 * geo.c * 4, 'batchNorm');
+      try {
+        channelSums('grad', 'both', geo, params.eps, [gpu(x), gpu(st), gpu(g)], sums);
+        const ins = [gpu(x), gpu(st), gpu(g), sums, ...(w === undefined ? [] : [gpu(w)])];
+        return produce(sizeOf(out.shape), (o) => rt.dispatch(prog, ins, [o]));
+      } finally {
+        rt.release(sums);
+      }
+    },
+    batchNormParamGrad: (inputs, params) => {
+      assertFloat32('batchNorm', inputs);
+      const geo = channelGeometry(inputs[0]!.shape);
+      return produce(2 * geo.c, (o) => channelSums('param', 'both', geo, params.eps, inputs.map(gpu), o));
+    },
+    leakyRelu: (inputs, params, out) => {
+      assertFloat32('leakyRelu', inputs);
+      const prog = memo(callKey('leakyRelu', inputs, params, out), () =>
+        leakyReluProgram(ctx, sizeOf(out.shape), params.slope, false),
+      );
+      return run('leakyRelu', prog, inputs, out);
+    },
+    leakyReluBackward: (inputs, params, out) => {
+      assertFloat32('leakyReluBackward', inputs);
+      const prog = memo(callKey('leakyReluBackward', inputs, params, out), () =>
+        leakyReluProgram(ctx, sizeOf(out.shape), params.slope, true),
+      );
+      return run('leakyReluBackward', prog, inputs, out);
+    },
     unary: (inputs, params, out) => run(params.op, unaryP(inputs, params, out), inputs, out),
     binary: (inputs, params, out) => {
       const divisor = inputs[1]!;

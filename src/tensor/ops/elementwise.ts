@@ -188,6 +188,10 @@ export function clamp(x: Tensor, min?: number, max?: number): Tensor {
 export function leakyRelu(x: Tensor, slope = 0.01): Tensor {
   checkTensor('leakyRelu', x);
   checkFinite('leakyRelu', slope, 'slope');
+  // Float tensors take the one-pass primitive (same values as the composite below, which other dtypes keep).
+  if (isFloat(x.dtype)) {
+    return publicOp('leakyRelu', () => runPrimitive('leakyRelu', [x], { slope }, x.shape, x.dtype));
+  }
   return publicOp('leakyRelu', () => where(gt(x, 0), x, mul(x, slope)));
 }
 
