@@ -539,10 +539,8 @@ function smallGemm(
  * Matrix-vector products (m or n is 1, where 4x4 tiles would be three-quarters padding; twice as
  * fast as blocked() at 64 x 128): one float64 dot product per element, with blocked()'s
  * arithmetic (a sum from zero over each KC slice of k in order, stored for the first slice
- * without accumulate, otherwise added to C). When the operand walked along k is strided (a row
- * of B stored column-major, say: the 7x7 conv to one channel), the loop runs k-outer over the
- * whole output row instead (an axpy per p into per-element partial sums): every element still
- * sums the same products in the same order, but memory is walked contiguously.
+ * without accumulate, otherwise added to C). Where the k-walk is strided (the 7x7 conv to one
+ * channel) the loop runs k-outer, an axpy per p: the same sums in the same order, read contiguously.
  */
 function dotGemm(
   m: number,
@@ -557,19 +555,15 @@ function dotGemm(
 ): void {
   const { data: ad, rowStride: ars, colStride: acs } = a;
   const { data: bd, rowStride: brs, colStride: bcs } = b;
-  // One output row (m = 1) whose B rows are contiguous but whose k-walk is strided: axpy form.
+  // One output row (column) whose B rows (A columns) are contiguous but whose k-walk is strided.
   const rowAxpy = m === 1 && n > 1 && bcs === 1 && brs !== 1;
-  // One output column (n = 1) whose A columns are contiguous but whose k-walk is strided.
   const colAxpy = n === 1 && m > 1 && ars === 1 && acs !== 1;
   if (rowAxpy || colAxpy) {
-    const len = rowAxpy ? n : m;
-    const vd = rowAxpy ? ad : bd;
-    const vBase = rowAxpy ? a.offset : b.offset;
-    const vStride = rowAxpy ? acs : brs;
-    const md = rowAxpy ? bd : ad;
-    const mBase = rowAxpy ? b.offset : a.offset;
-    const mStride = rowAxpy ? brs : acs;
-    const outStride = rowAxpy ? 1 : ldc;
+    // v: the vector side (A's row or B's column); mat: the matrix side, walked contiguously per p.
+    const [v, mat] = rowAxpy ? [a, b] : [b, a];
+    const [len, outStride, vStride, mStride] = rowAxpy ? [n, 1, acs, brs] : [m, ldc, brs, acs];
+    const { data: vd, offset: vBase } = v;
+    const { data: md, offset: mBase } = mat;
     const part = new Float64Array(len);
     const acc = new Float64Array(len);
     for (let pc = 0; pc < k; pc += KC) {
