@@ -749,6 +749,18 @@ describe('threaded CPU GEMM', () => {
       runs.push(() => bitsOf(conv2d(x, w, opts)));
       runs.push(() => bitsOf(conv2dBackwardInput(dy, w, [8, 8, 24, 24], opts)));
       runs.push(() => bitsOf(conv2dBackwardFilter(x, dy, [32, 8, 4, 4], opts)));
+      // Kernel outputs as operands (shared with threads on): im2col and col2im split by image too.
+      runs.push(() => {
+        const [x2, dy2] = [add(x, 0), add(dy, 0)];
+        const outs = [
+          conv2d(x2, w, opts),
+          conv2dBackwardInput(dy2, w, [8, 8, 24, 24], opts),
+          conv2dBackwardFilter(x2, dy2, [32, 8, 4, 4], opts),
+        ];
+        const bits = Uint8Array.from(outs.flatMap((t) => Array.from(bitsOf(t))));
+        for (const t of [x2, dy2, ...outs]) t.dispose();
+        return bits;
+      });
       // The DCGAN's 7x7 conv to one logit: single GEMMs, matrix-vector shaped, k-outer (axpy) loops.
       const x7 = make(values(64 * 128 * 49, 4, dtype), [64, 128, 7, 7], dtype);
       const w7 = make(values(128 * 49, 5, dtype), [1, 128, 7, 7], dtype);

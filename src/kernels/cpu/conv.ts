@@ -2,7 +2,8 @@
 import type { Kernel, KernelInput } from '../../tensor/backend.js';
 import type { Conv2dParams } from '../../tensor/primitives.js';
 import { type FloatArr, gemm, RETAIN_MAX, rowMajor } from './gemm.js';
-import { type ColGeometry, col2im, im2col } from './im2col.js';
+import { type ColGeometry, columnsForImages } from './im2col.js';
+import { cpuThreads, isSharedBuffer, sharedArrayLike } from './threads.js';
 import { type Arr, alloc } from './util.js';
 
 /**
@@ -34,9 +35,13 @@ const buffers: Record<'cols' | 'out' | 'acc', Float64Array> = {
   acc: new Float64Array(0),
 };
 
+// With worker threads on they live in SharedArrayBuffers: the threaded GEMM and im2col / col2im
+// then hand them to the workers in place instead of copying them for every chunk.
 function buffer(which: 'cols' | 'out' | 'acc', size: number): Float64Array {
-  if (buffers[which].length >= size) return buffers[which];
-  const fresh = new Float64Array(size);
+  const shared = cpuThreads() > 1;
+  const kept = buffers[which];
+  if (kept.length >= size && (!shared || isSharedBuffer(kept.buffer))) return kept;
+  const fresh = shared ? (sharedArrayLike(kept, size) as Float64Array) : new Float64Array(size);
   if (size <= RETAIN_MAX) buffers[which] = fresh;
   return fresh;
 }
@@ -105,9 +110,7 @@ const data = (t: KernelInput): Arr => t.data as Arr;
 
 /** cols [K x nb P] for group gi of images b0 .. b0 + nb - 1. */
 function fillColumns(xd: Arr, g: Geometry, b0: number, nb: number, gi: number, cols: Float64Array): void {
-  for (let i = 0; i < nb; i++) {
-    im2col(xd, ((b0 + i) * g.c + gi * g.channels) * g.hw, g, cols, i * g.p, nb * g.p);
-  }
+  columnsForImages(true, xd, (b0 * g.c + gi * g.channels) * g.hw, g.c * g.hw, g, cols, g.p, nb * g.p, nb);
 }
 
 /** dY_g [og x nb P] for images b0 .. b0 + nb - 1, gathered from the [N, O, P] gradient. */
@@ -203,7 +206,7 @@ export const conv2dBackwardInput: Kernel<'conv2dBackwardInput'> = (inputs, prm, 
     for (let gi = 0; gi < g.groups; gi++) {
       gatherOutput(dyd, g, b0, nb, gi, dyc);
       gemm(g.k, ld, g.og, rowMajor(wd, gi * g.og * g.k, g.k, true), rowMajor(dyc, 0, ld), cols, 0, ld, false);
-      for (let i = 0; i < nb; i++) col2im(cols, i * g.p, ld, g, target, base + i * chw + gi * g.channels * g.hw);
+      columnsForImages(false, target, base + gi * g.channels * g.hw, chw, g, cols, g.p, ld, nb);
     }
     if (acc !== null) dx.set(acc.subarray(0, nb * chw), b0 * chw);
   }

@@ -1,4 +1,6 @@
-// im2col and col2im for the CPU convolutions.
+// im2col and col2im for the CPU convolutions, split by image across the CPU threads when the
+// arrays are shared (each image's block is independent, so the split never changes a result).
+import { cpuThreads, isSharedBuffer, type Job, type JobSource, parallelChunks, type SharedArr } from './threads.js';
 import type { Arr } from './util.js';
 
 /**
@@ -109,4 +111,91 @@ export function col2im(
       }
     }
   }
+}
+
+// ------------------------------------------------------------------ split by image across threads
+// Everything a worker compiles (validColumns, im2col, col2im, columnImages, runChunk) lives in this
+// module: a call to an imported function would not resolve in the worker's copy of the source.
+
+/** Below this many column-matrix elements per chunk the hand-off costs more than the split saves. */
+const PARALLEL_ELEMENTS = 1 << 16;
+
+const GEOMETRY = ['channels', 'h', 'w', 'kh', 'kw', 'oh', 'ow', 'sh', 'sw', 'ph', 'pw', 'dh', 'dw'] as const;
+
+/**
+ * A job over images 0 .. nb - 1: image i's block sits at cols[i * p] (row stride ld) and its
+ * image at image[imageBase + i * imageStride]; `toColumns` 1 runs im2col, 0 col2im.
+ */
+interface ColumnsJob extends Job {
+  image: SharedArr;
+  cols: SharedArr;
+  imageBase: number;
+  imageStride: number;
+  p: number;
+  ld: number;
+  nb: number;
+  chunks: number;
+  toColumns: number;
+}
+
+/** Images [lo, hi) of one chunk. */
+function columnImages(job: ColumnsJob, chunk: number): [number, number] {
+  const per = Math.ceil(job.nb / job.chunks);
+  return [chunk * per, Math.min(job.nb, (chunk + 1) * per)];
+}
+
+function runChunk(job: ColumnsJob, chunk: number): void {
+  const [lo, hi] = columnImages(job, chunk);
+  const g = job as unknown as ColGeometry;
+  for (let i = lo; i < hi; i++) {
+    const at = job.imageBase + i * job.imageStride;
+    if (job.toColumns) im2col(job.image, at, g, job.cols as Float64Array, i * job.p, job.ld);
+    else col2im(job.cols as Float64Array, i * job.p, job.ld, g, job.image as Float64Array, at);
+  }
+}
+
+const COLUMNS_SOURCE: JobSource = {
+  name: 'im2col',
+  numbers: [...GEOMETRY, 'imageBase', 'imageStride', 'p', 'ld', 'nb', 'chunks', 'toColumns'],
+  arrays: ['image', 'cols'],
+  source: [validColumns, im2col, col2im, columnImages, runChunk].map((f) => f.toString()).join('\n'),
+};
+
+const shareable = (a: Arr): boolean => isSharedBuffer(a.buffer) && !(a instanceof Uint8Array);
+
+/**
+ * im2col (toColumns) or col2im for nb images: image i at image[imageBase + i * imageStride],
+ * its K x p block at cols[i * p] with row stride ld. Threaded when both arrays are shared.
+ */
+export function columnsForImages(
+  toColumns: boolean,
+  image: Arr,
+  imageBase: number,
+  imageStride: number,
+  g: ColGeometry,
+  cols: Float64Array,
+  p: number,
+  ld: number,
+  nb: number,
+): void {
+  const threads = cpuThreads();
+  const job: ColumnsJob = {
+    ...Object.fromEntries(GEOMETRY.map((f) => [f, g[f]])),
+    image: image as SharedArr,
+    cols,
+    imageBase,
+    imageStride,
+    p,
+    ld,
+    nb,
+    chunks: Math.min(threads, nb),
+    toColumns: toColumns ? 1 : 0,
+  };
+  const work = g.channels * g.kh * g.kw * ld;
+  if (threads > 1 && nb > 1 && work >= PARALLEL_ELEMENTS && shareable(image) && shareable(cols)) {
+    parallelChunks(COLUMNS_SOURCE, job, job.chunks, (chunk) => runChunk(job, chunk));
+    return;
+  }
+  job.chunks = 1;
+  runChunk(job, 0);
 }
