@@ -42,6 +42,23 @@ function compositeBn(x: Tensor, eps: number, w?: Tensor, b?: Tensor): { y: Tenso
   return { y, mean: T.reshape(mu, [c]), var: T.reshape(v, [c]) };
 }
 
+/** A shape, dtype, affine flag and seed, and the x, weight, bias that the property tests build from them. */
+const bnCaseArb = fc.tuple(
+  bnShapeArb,
+  fc.constantFrom<FloatDType>('float32', 'float64'),
+  fc.boolean(),
+  fc.integer({ min: 0, max: 1000 }),
+);
+
+function bnInputs(shape: readonly number[], dtype: FloatDType, seed: number): { x: Tensor; w: Tensor; b: Tensor } {
+  const c = shape[1]!;
+  return {
+    x: tensorOf(seededValues(sizeOf(shape), seed, -3, 5), shape, dtype),
+    w: tensorOf(seededValues(c, seed + 1, 0.5, 2), [c], dtype),
+    b: tensorOf(seededValues(c, seed + 2), [c], dtype),
+  };
+}
+
 const bits = (t: Tensor): number[] => Array.from(t.dataSync());
 
 /**
@@ -64,23 +81,17 @@ function expectBackwardClose(fused: Tensor, comp: Tensor, exact: Tensor, k: numb
 describe('fused batchNorm forward', () => {
   it('equals the composite bitwise on the CPU (float32 and float64, affine on and off)', () => {
     fc.assert(
-      fc.property(
-        bnShapeArb,
-        fc.constantFrom<FloatDType>('float32', 'float64'),
-        fc.boolean(),
-        fc.integer({ min: 0, max: 1000 }),
-        (shape, dtype, affine, seed) =>
-          T.tidy(() => {
-            const c = shape[1]!;
-            const x = tensorOf(seededValues(sizeOf(shape), seed, -3, 5), shape, dtype);
-            const w = affine ? tensorOf(seededValues(c, seed + 1, 0.5, 2), [c], dtype) : undefined;
-            const b = affine ? tensorOf(seededValues(c, seed + 2), [c], dtype) : undefined;
-            const fused = batchNormTrain(x, 1e-5, w, b);
-            const ref = compositeBn(x, 1e-5, w, b);
-            expect(bits(fused.y)).toEqual(bits(ref.y));
-            expect(bits(statsRow(fused.stats, 0))).toEqual(bits(ref.mean));
-            expect(bits(statsRow(fused.stats, 1))).toEqual(bits(ref.var));
-          }),
+      fc.property(bnCaseArb, ([shape, dtype, affine, seed]) =>
+        T.tidy(() => {
+          const made = bnInputs(shape, dtype, seed);
+          const x = made.x;
+          const [w, b] = affine ? [made.w, made.b] : [undefined, undefined];
+          const fused = batchNormTrain(x, 1e-5, w, b);
+          const ref = compositeBn(x, 1e-5, w, b);
+          expect(bits(fused.y)).toEqual(bits(ref.y));
+          expect(bits(statsRow(fused.stats, 0))).toEqual(bits(ref.mean));
+          expect(bits(statsRow(fused.stats, 1))).toEqual(bits(ref.var));
+        }),
       ),
       runs(60),
     );
@@ -108,46 +119,33 @@ describe('fused batchNorm forward', () => {
 describe('fused batchNorm backward', () => {
   it('matches the composite gradient within a few float32 ulp of its scale', () => {
     fc.assert(
-      fc.property(
-        bnShapeArb,
-        fc.constantFrom<FloatDType>('float32', 'float64'),
-        fc.boolean(),
-        fc.integer({ min: 0, max: 1000 }),
-        (shape, dtype, affine, seed) =>
-          T.tidy(() => {
-            const c = shape[1]!;
-            const x = tensorOf(seededValues(sizeOf(shape), seed, -3, 5), shape, dtype);
-            const r = tensorOf(seededValues(sizeOf(shape), seed + 9), shape, dtype);
-            const w = tensorOf(seededValues(c, seed + 1, 0.5, 2), [c], dtype);
-            const b = tensorOf(seededValues(c, seed + 2), [c], dtype);
-            const loss =
-              (fn: (x: Tensor, eps: number, w?: Tensor, b?: Tensor) => { y: Tensor }) =>
-              (xx: Tensor, ww: Tensor, bb: Tensor, rr: Tensor): Tensor =>
-                T.sum(T.mul(fn(xx, 1e-5, affine ? ww : undefined, affine ? bb : undefined).y, rr));
-            const argnums = affine ? [0, 1, 2] : [0];
-            const gf = T.grad(loss(batchNormTrain), { argnums })(x, w, b, r) as unknown as Tensor[];
-            const gc = T.grad(loss(compositeBn), { argnums })(x, w, b, r) as unknown as Tensor[];
-            const to64 = (t: Tensor) => T.cast(t, 'float64');
-            const ge = T.grad(loss(compositeBn), { argnums })(
-              to64(x),
-              to64(w),
-              to64(b),
-              to64(r),
-            ) as unknown as Tensor[];
-            // dx: the closed form in float64, rounded once, where the composite rounds after each of
-            // its ops and carries those errors into the cancelling g - mean(g) - xhat mean(g xhat).
-            // The scale is that of the terms before they cancel, max |g| max_c rstd_c |w_c| (dx itself
-            // can be ~0, e.g. for N = 2).
-            const ref = compositeBn(x, 1e-5);
-            const rw = T.mul(T.rsqrt(T.add(ref.var, 1e-5)), affine ? T.abs(w) : 1);
-            const scale = T.max(T.abs(r)).dataSync()[0]! * T.max(rw).dataSync()[0]!;
-            expectBackwardClose(gf[0]!, gc[0]!, ge[0]!, 4, dtype, scale);
-            // weight and bias cotangents: the composite's numerics, the same bits.
-            if (affine) {
-              expect(bits(gf[1]!)).toEqual(bits(gc[1]!));
-              expect(bits(gf[2]!)).toEqual(bits(gc[2]!));
-            }
-          }),
+      fc.property(bnCaseArb, ([shape, dtype, affine, seed]) =>
+        T.tidy(() => {
+          const { x, w, b } = bnInputs(shape, dtype, seed);
+          const r = tensorOf(seededValues(sizeOf(shape), seed + 9), shape, dtype);
+          const loss =
+            (fn: (x: Tensor, eps: number, w?: Tensor, b?: Tensor) => { y: Tensor }) =>
+            (xx: Tensor, ww: Tensor, bb: Tensor, rr: Tensor): Tensor =>
+              T.sum(T.mul(fn(xx, 1e-5, affine ? ww : undefined, affine ? bb : undefined).y, rr));
+          const argnums = affine ? [0, 1, 2] : [0];
+          const gf = T.grad(loss(batchNormTrain), { argnums })(x, w, b, r) as unknown as Tensor[];
+          const gc = T.grad(loss(compositeBn), { argnums })(x, w, b, r) as unknown as Tensor[];
+          const to64 = (t: Tensor) => T.cast(t, 'float64');
+          const ge = T.grad(loss(compositeBn), { argnums })(to64(x), to64(w), to64(b), to64(r)) as unknown as Tensor[];
+          // dx: the closed form in float64, rounded once, where the composite rounds after each of
+          // its ops and carries those errors into the cancelling g - mean(g) - xhat mean(g xhat).
+          // The scale is that of the terms before they cancel, max |g| max_c rstd_c |w_c| (dx itself
+          // can be ~0, e.g. for N = 2).
+          const ref = compositeBn(x, 1e-5);
+          const rw = T.mul(T.rsqrt(T.add(ref.var, 1e-5)), affine ? T.abs(w) : 1);
+          const scale = T.max(T.abs(r)).dataSync()[0]! * T.max(rw).dataSync()[0]!;
+          expectBackwardClose(gf[0]!, gc[0]!, ge[0]!, 4, dtype, scale);
+          // weight and bias cotangents: the composite's numerics, the same bits.
+          if (affine) {
+            expect(bits(gf[1]!)).toEqual(bits(gc[1]!));
+            expect(bits(gf[2]!)).toEqual(bits(gc[2]!));
+          }
+        }),
       ),
       runs(40),
     );
