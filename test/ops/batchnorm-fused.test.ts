@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { Tensor } from '../../src/index.js';
 import * as T from '../../src/index.js';
+import { threadStats } from '../../src/kernels/cpu/threads.js';
 import { batchNormTrain, statsRow } from '../../src/tensor/ops/fused-nn.js';
 import { sizeOf } from '../../src/tensor/shape.js';
 import { expectGradcheck, expectHvpCheck, runs, seededValues, t64 } from '../helpers/gradcheck.js';
@@ -248,25 +249,39 @@ describe('fused leakyRelu', () => {
 });
 
 describe('fused kernels and CPU threads', () => {
-  it('give the same bits with 1 and 2 threads (inputs in SharedArrayBuffers when threaded)', () => {
-    const shape = [6, 5, 11, 13];
+  it('give the same bits with 1 and 2 threads, the split kernels running on a worker', async () => {
+    // Above the kernels' threading threshold (2^15 elements); kernel outputs (add(x, 0)) live in
+    // SharedArrayBuffers with threads on. Float32 and float64, affine and not, slopes 0.2 and 0.
+    const shape = [8, 6, 29, 31];
     const run = () =>
-      T.tidy(() => {
-        // add(x, 0): kernel outputs, which live in SharedArrayBuffers with threads on.
-        const x = T.add(tensorOf(seededValues(sizeOf(shape), 1, -2, 3), shape, 'float32'), 0);
-        const r = T.add(tensorOf(seededValues(sizeOf(shape), 2), shape, 'float32'), 0);
-        const w = tensorOf(seededValues(5, 3, 0.5, 2), [5], 'float32');
-        const b = tensorOf(seededValues(5, 4), [5], 'float32');
-        const f = (xx: Tensor, ww: Tensor, bb: Tensor) =>
-          T.sum(T.mul(T.leakyRelu(batchNormTrain(xx, 1e-5, ww, bb).y, 0.2), r));
-        const g = T.grad(f, { argnums: [0, 1, 2] })(x, w, b) as unknown as Tensor[];
-        return g.flatMap(bits);
-      });
+      T.tidy(() =>
+        (['float32', 'float64'] as const).flatMap((dtype) => {
+          const x = T.add(tensorOf(seededValues(sizeOf(shape), 1, -2, 3), shape, dtype), 0);
+          const r = T.add(tensorOf(seededValues(sizeOf(shape), 2), shape, dtype), 0);
+          const w = tensorOf(seededValues(6, 3, 0.5, 2), [6], dtype);
+          const b = tensorOf(seededValues(6, 4), [6], dtype);
+          const f = (xx: Tensor, ww: Tensor, bb: Tensor) =>
+            T.add(
+              T.sum(T.mul(T.leakyRelu(batchNormTrain(xx, 1e-5, ww, bb).y, 0.2), r)),
+              T.sum(T.mul(T.leakyRelu(batchNormTrain(xx, 1e-3).y, 0), r)),
+            );
+          const g = T.grad(f, { argnums: [0, 1, 2] })(x, w, b) as unknown as Tensor[];
+          return g.flatMap(bits);
+        }),
+      );
     T.setCpuThreads(1);
     const one = run();
     try {
       T.setCpuThreads(2);
+      // Workers start asynchronously; until one is up the caller runs every chunk itself.
+      for (let i = 0; i < 100 && threadStats.workerChunks === 0; i++) {
+        run();
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      const before = threadStats.workerChunks;
       expect(run()).toEqual(one);
+      expect(threadStats.workerChunks).toBeGreaterThan(before);
+      expect(T.cpuThreads()).toBe(2);
     } finally {
       T.setCpuThreads(1);
     }

@@ -1,9 +1,15 @@
 // CPU kernels for conv2d and its two backward primitives, as GEMMs over im2col matrices.
 import type { Kernel, KernelInput } from '../../tensor/backend.js';
 import type { Conv2dParams } from '../../tensor/primitives.js';
-import { type FloatArr, gemm, RETAIN_MAX, rowMajor } from './gemm.js';
-import { type ColGeometry, columnsForImages } from './im2col.js';
-import { cpuThreads, isSharedBuffer, sharedArrayLike } from './threads.js';
+import {
+  type ConvGeometry,
+  convScratch,
+  FILTER_GRADIENT,
+  FORWARD,
+  INPUT_GRADIENT,
+  runConvChunks,
+} from './conv-jobs.js';
+import { type FloatArr, gemm, rowMajor } from './gemm.js';
 import { type Arr, alloc } from './util.js';
 
 /**
@@ -25,46 +31,14 @@ import { type Arr, alloc } from './util.js';
  * all three primitives are single GEMMs (same sums over K as the im2col path).
  */
 
-/** Elements (float64) of one chunk's column matrix: 2^18 = 2 MiB, about one L2 cache. */
+/** Elements (float64) of one chunk's column and output matrices together: 2^18 = 2 MiB, one L2 cache. */
 const COLUMN_BUDGET = 1 << 18;
 
-// Working buffers, grown on demand and reused across calls (fresh large arrays cost page faults).
-const buffers: Record<'cols' | 'out' | 'acc', Float64Array> = {
-  cols: new Float64Array(0),
-  out: new Float64Array(0),
-  acc: new Float64Array(0),
-};
-
-// With worker threads on they live in SharedArrayBuffers: the threaded GEMM and im2col / col2im
-// then hand them to the workers in place instead of copying them for every chunk.
-function buffer(which: 'cols' | 'out' | 'acc', size: number): Float64Array {
-  const shared = cpuThreads() > 1;
-  const kept = buffers[which];
-  if (kept.length >= size && (!shared || isSharedBuffer(kept.buffer))) return kept;
-  const fresh = shared ? (sharedArrayLike(kept, size) as Float64Array) : new Float64Array(size);
-  if (size <= RETAIN_MAX) buffers[which] = fresh;
-  return fresh;
-}
-
-interface Geometry extends ColGeometry {
-  n: number;
-  /** Total input and output channels. */
-  c: number;
-  o: number;
-  groups: number;
-  /** Output channels per group. */
-  og: number;
-  /** Rows of the column matrix (taps per output channel) and its columns per image (output pixels). */
-  k: number;
-  p: number;
-  /** Pixels per input image plane. */
-  hw: number;
+interface Geometry extends ConvGeometry {
   /** The column matrix is the image itself. */
   pointwise: boolean;
   /** The filter covers the whole unpadded image: one output pixel whose column is the image. */
   dense: boolean;
-  /** Images per chunk. */
-  nb: number;
 }
 
 function geometry(xShape: readonly number[], wShape: readonly number[], yShape: readonly number[], prm: Conv2dParams) {
@@ -77,12 +51,17 @@ function geometry(xShape: readonly number[], wShape: readonly number[], yShape: 
   const [dh, dw] = prm.dilation;
   const k = cg * kh * kw;
   const p = oh * ow;
+  const og = o / prm.groups;
+  // Chunks of the batch: within the budget, and a multiple of 4 where the batch allows (they are
+  // spread over the threads whole).
+  const perBudget = Math.max(1, Math.floor(COLUMN_BUDGET / Math.max(1, (k + og) * p)));
+  const nb = Math.ceil(n / Math.max(1, Math.min(n, Math.ceil(Math.ceil(n / perBudget) / 4) * 4)));
   const g: Geometry = {
     n,
     c,
     o,
     groups: prm.groups,
-    og: o / prm.groups,
+    og,
     channels: cg,
     h,
     w,
@@ -101,28 +80,14 @@ function geometry(xShape: readonly number[], wShape: readonly number[], yShape: 
     hw: h * w,
     pointwise: kh === 1 && kw === 1 && sh === 1 && sw === 1 && ph === 0 && pw === 0,
     dense: kh === h && kw === w && oh === 1 && ow === 1 && ph === 0 && pw === 0 && dh === 1 && dw === 1,
-    nb: Math.max(1, Math.min(n, Math.floor(COLUMN_BUDGET / Math.max(1, k * p)))),
+    nb,
+    chunks: nb === 0 ? 0 : Math.ceil(n / nb),
+    perImage: +(k < p),
   };
   return g;
 }
 
 const data = (t: KernelInput): Arr => t.data as Arr;
-
-/** cols [K x nb P] for group gi of images b0 .. b0 + nb - 1. */
-function fillColumns(xd: Arr, g: Geometry, b0: number, nb: number, gi: number, cols: Float64Array): void {
-  columnsForImages(true, xd, (b0 * g.c + gi * g.channels) * g.hw, g.c * g.hw, g, cols, g.p, nb * g.p, nb);
-}
-
-/** dY_g [og x nb P] for images b0 .. b0 + nb - 1, gathered from the [N, O, P] gradient. */
-function gatherOutput(dyd: Arr, g: Geometry, b0: number, nb: number, gi: number, dst: Float64Array): void {
-  const ld = nb * g.p;
-  for (let o = 0; o < g.og; o++) {
-    for (let i = 0; i < nb; i++) {
-      const s = ((b0 + i) * g.o + gi * g.og + o) * g.p;
-      dst.set(dyd.subarray(s, s + g.p), o * ld + i * g.p);
-    }
-  }
-}
 
 export const conv2d: Kernel<'conv2d'> = (inputs, prm, out) => {
   const [x, w] = inputs as [KernelInput, KernelInput];
@@ -148,23 +113,7 @@ export const conv2d: Kernel<'conv2d'> = (inputs, prm, out) => {
     }
     return y;
   }
-  const cols = buffer('cols', g.k * g.nb * g.p);
-  const yc = buffer('out', g.og * g.nb * g.p);
-  for (let b0 = 0; b0 < g.n; b0 += g.nb) {
-    const nb = Math.min(g.nb, g.n - b0);
-    const ld = nb * g.p;
-    for (let gi = 0; gi < g.groups; gi++) {
-      fillColumns(xd, g, b0, nb, gi, cols);
-      gemm(g.og, ld, g.k, rowMajor(wd, gi * g.og * g.k, g.k), rowMajor(cols, 0, ld), yc, 0, ld, false);
-      // Scatter [og x nb P] into [nb, O, P].
-      for (let o = 0; o < g.og; o++) {
-        for (let i = 0; i < nb; i++) {
-          const s = o * ld + i * g.p;
-          y.set(yc.subarray(s, s + g.p), ((b0 + i) * g.o + gi * g.og + o) * g.p);
-        }
-      }
-    }
-  }
+  runConvChunks(FORWARD, g, xd, wd, y);
   return y;
 };
 
@@ -192,24 +141,7 @@ export const conv2dBackwardInput: Kernel<'conv2dBackwardInput'> = (inputs, prm, 
     }
     return dx;
   }
-  const chw = g.c * g.hw;
-  const cols = buffer('cols', g.k * g.nb * g.p);
-  const dyc = buffer('out', g.og * g.nb * g.p);
-  // col2im sums several taps into one pixel: do that in float64 even for float32 outputs.
-  const acc = dx instanceof Float64Array ? null : buffer('acc', g.nb * chw);
-  for (let b0 = 0; b0 < g.n; b0 += g.nb) {
-    const nb = Math.min(g.nb, g.n - b0);
-    const ld = nb * g.p;
-    const target = acc ?? (dx as Float64Array);
-    const base = acc === null ? b0 * chw : 0;
-    if (acc !== null) acc.fill(0, 0, nb * chw);
-    for (let gi = 0; gi < g.groups; gi++) {
-      gatherOutput(dyd, g, b0, nb, gi, dyc);
-      gemm(g.k, ld, g.og, rowMajor(wd, gi * g.og * g.k, g.k, true), rowMajor(dyc, 0, ld), cols, 0, ld, false);
-      columnsForImages(false, target, base + gi * g.channels * g.hw, chw, g, cols, g.p, ld, nb);
-    }
-    if (acc !== null) dx.set(acc.subarray(0, nb * chw), b0 * chw);
-  }
+  runConvChunks(INPUT_GRADIENT, g, dx, wd, dyd);
   return dx;
 };
 
@@ -219,15 +151,19 @@ export const conv2dBackwardFilter: Kernel<'conv2dBackwardFilter'> = (inputs, prm
   const xd = data(x);
   const dyd = data(dy);
   const dw = alloc(out.dtype, out.shape) as FloatArr;
+  if (!g.dense && !g.pointwise) {
+    runConvChunks(FILTER_GRADIENT, g, xd, dw, dyd);
+    return dw;
+  }
   // The batch sum accumulates in float64; float32 results are rounded once at the end.
-  const acc = dw instanceof Float64Array ? dw : new Float64Array(dw.length);
+  const acc = dw instanceof Float64Array ? dw : convScratch(2, dw.length).fill(0, 0, dw.length);
   if (g.dense) {
     // dW_g [og x K] = dY_g^T [og x N] * X_g [N x K].
     for (let gi = 0; gi < g.groups; gi++) {
       const xView = { data: xd, offset: gi * g.channels * g.hw, rowStride: g.c * g.hw, colStride: 1 };
       gemm(g.og, g.k, g.n, rowMajor(dyd, gi * g.og, g.o, true), xView, acc, gi * g.og * g.k, g.k, true);
     }
-  } else if (g.pointwise) {
+  } else {
     for (let b = 0; b < g.n; b++) {
       for (let gi = 0; gi < g.groups; gi++) {
         const xT = rowMajor(xd, (b * g.c + gi * g.channels) * g.hw, g.hw, true);
@@ -235,19 +171,7 @@ export const conv2dBackwardFilter: Kernel<'conv2dBackwardFilter'> = (inputs, prm
         gemm(g.og, g.k, g.p, dyView, xT, acc, gi * g.og * g.k, g.k, true);
       }
     }
-  } else {
-    const cols = buffer('cols', g.k * g.nb * g.p);
-    const dyc = buffer('out', g.og * g.nb * g.p);
-    for (let b0 = 0; b0 < g.n; b0 += g.nb) {
-      const nb = Math.min(g.nb, g.n - b0);
-      const ld = nb * g.p;
-      for (let gi = 0; gi < g.groups; gi++) {
-        fillColumns(xd, g, b0, nb, gi, cols);
-        gatherOutput(dyd, g, b0, nb, gi, dyc);
-        gemm(g.og, g.k, ld, rowMajor(dyc, 0, ld), rowMajor(cols, 0, ld, true), acc, gi * g.og * g.k, g.k, true);
-      }
-    }
   }
-  if (acc !== dw) dw.set(acc);
+  if (acc !== dw) dw.set(acc.subarray(0, dw.length));
   return dw;
 };

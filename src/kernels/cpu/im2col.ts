@@ -120,7 +120,7 @@ export function col2im(
 /** Below this many column-matrix elements per chunk the hand-off costs more than the split saves. */
 const PARALLEL_ELEMENTS = 1 << 16;
 
-const GEOMETRY = ['channels', 'h', 'w', 'kh', 'kw', 'oh', 'ow', 'sh', 'sw', 'ph', 'pw', 'dh', 'dw'] as const;
+export const GEOMETRY = ['channels', 'h', 'w', 'kh', 'kw', 'oh', 'ow', 'sh', 'sw', 'ph', 'pw', 'dh', 'dw'] as const;
 
 /**
  * A job over images 0 .. nb - 1: image i's block sits at cols[i * p] (row stride ld) and its
@@ -154,11 +154,32 @@ function runChunk(job: ColumnsJob, chunk: number): void {
   }
 }
 
+/** im2col / col2im of `nb` images on the calling thread (what columnsForImages does without threads). */
+export function serialColumns(
+  toColumns: boolean,
+  image: Arr,
+  imageBase: number,
+  imageStride: number,
+  g: ColGeometry,
+  cols: Float64Array,
+  p: number,
+  ld: number,
+  nb: number,
+): void {
+  for (let i = 0; i < nb; i++) {
+    if (toColumns) im2col(image, imageBase + i * imageStride, g, cols, i * p, ld);
+    else col2im(cols, i * p, ld, g, image as Float64Array, imageBase + i * imageStride);
+  }
+}
+
+/** im2col(), col2im() and serialColumns() as worker source (with their helper), for jobs that run them per chunk. */
+export const COLUMNS_FUNCTIONS_SOURCE = [validColumns, im2col, col2im, serialColumns].map(String).join('\n');
+
 const COLUMNS_SOURCE: JobSource = {
   name: 'im2col',
   numbers: [...GEOMETRY, 'imageBase', 'imageStride', 'p', 'ld', 'nb', 'chunks', 'toColumns'],
   arrays: ['image', 'cols'],
-  source: [validColumns, im2col, col2im, columnImages, runChunk].map((f) => f.toString()).join('\n'),
+  source: [COLUMNS_FUNCTIONS_SOURCE, ...[columnImages, runChunk].map(String)].join('\n'),
 };
 
 const shareable = (a: Arr): boolean => isSharedBuffer(a.buffer) && !(a instanceof Uint8Array);
