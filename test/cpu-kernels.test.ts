@@ -455,6 +455,10 @@ describe('conv2d and its adjoints (CPU im2col + GEMM) vs naive float64', () => {
       checkConv(conv({ n: 5, c: 32, h: 17, w: 17, o: 4, kh: 4, kw: 4, padding: [1, 1], groups: 2 }), dtype, 11);
     }
     checkConv(conv({ n: 2, c: 64, h: 33, w: 33, o: 1, kh: 4, kw: 4, padding: [1, 1] }), 'float32', 12);
+    // K = 18 taps < P = 144 pixels (the gradients' GEMM per image), 9 images in chunks of 3, two groups.
+    for (const dtype of ['float32', 'float64'] as const) {
+      checkConv(conv({ n: 9, c: 4, h: 12, w: 12, o: 6, kh: 3, kw: 3, padding: [1, 1], groups: 2 }), dtype, 13);
+    }
   });
 
   it('filters covering the whole unpadded image (one output pixel: the single-GEMM path), one and many channels', () => {
@@ -761,6 +765,13 @@ describe('threaded CPU GEMM', () => {
         for (const t of [x2, dy2, ...outs]) t.dispose();
         return bits;
       });
+      // K = 512 taps >= P = 16 pixels: the gradients gather dY per chunk (above, K < P: a GEMM per image).
+      const xk = add(make(values(8 * 32 * 8 * 8, 7, dtype), [8, 32, 8, 8], dtype), 0);
+      const wk = make(values(16 * 32 * 16, 8, dtype), [16, 32, 4, 4], dtype);
+      const dyk = add(make(values(8 * 16 * 16, 9, dtype), [8, 16, 4, 4], dtype), 0);
+      runs.push(() => bitsOf(conv2d(xk, wk, opts)));
+      runs.push(() => bitsOf(conv2dBackwardInput(dyk, wk, [8, 32, 8, 8], opts)));
+      runs.push(() => bitsOf(conv2dBackwardFilter(xk, dyk, [16, 32, 4, 4], opts)));
       // The DCGAN's 7x7 conv to one logit: single GEMMs, matrix-vector shaped, k-outer (axpy) loops.
       const x7 = make(values(64 * 128 * 49, 4, dtype), [64, 128, 7, 7], dtype);
       const w7 = make(values(128 * 49, 5, dtype), [1, 128, 7, 7], dtype);
@@ -786,6 +797,7 @@ describe('threaded CPU GEMM', () => {
       expect((probe.storageRef().data as Float32Array).buffer).toBeInstanceOf(SharedArrayBuffer);
       probe.dispose();
       const before = threadStats.workerChunks;
+      const convBefore = threadStats.bySource.conv ?? 0;
       for (let rep = 0; rep < 3; rep++) {
         runs.forEach((r, i) => {
           expect(firstDifference(r(), single[i]!), `run ${i}: first differing byte`).toBe(-1);
@@ -793,6 +805,8 @@ describe('threaded CPU GEMM', () => {
         await sleep(5);
       }
       expect(threadStats.workerChunks).toBeGreaterThan(before);
+      // The conv chunk job (im2col, GEMM and scatter in one) ran chunks on a worker too.
+      expect(threadStats.bySource.conv ?? 0).toBeGreaterThan(convBefore);
       // No worker failed on the way (a failure turns threads off for good).
       expect(cpuThreads()).toBe(2);
     } finally {

@@ -219,10 +219,11 @@ export function sharedArrayLike(like: ArrayBufferView, length: number): SharedAr
 }
 
 /**
- * Counters since startup: threaded jobs, chunks of them that ran on worker threads, and ms this
- * thread spent waiting for workers after its own chunks (the hand-off; read by src/profile/).
+ * Counters since startup: threaded jobs, chunks of them that ran on worker threads (in all, and by
+ * job source: a source a worker could not compile shows none), and ms this thread spent waiting for
+ * workers after its own chunks (the hand-off; read by src/profile/).
  */
-export const threadStats = { jobs: 0, workerChunks: 0, waitMs: 0 };
+export const threadStats = { jobs: 0, workerChunks: 0, waitMs: 0, bySource: {} as Record<string, number> };
 
 /** Threads CPU GEMMs may use (1 where worker threads are unavailable). */
 export function cpuThreads(): number {
@@ -389,5 +390,6 @@ export function parallelChunks(src: JobSource, job: Job, total: number, runHere:
   }
   threadStats.jobs++;
   threadStats.workerChunks += onWorkers.length;
+  threadStats.bySource[src.name] = (threadStats.bySource[src.name] ?? 0) + onWorkers.length;
   return onWorkers;
 }
