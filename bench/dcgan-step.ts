@@ -30,7 +30,7 @@ export const NZ = 100;
 export interface DcganStep {
   /** One D step + G step; resolves when the backend has finished it. */
   step(): Promise<void>;
-  /** The losses of the last step are not kept; frees the nets and optimiser state. */
+  /** The losses of the last step are not kept; frees the nets, the batch and the optimisers' state. */
   free(): void;
 }
 
@@ -71,6 +71,8 @@ export function tesseraDcganStep(net: DcganNet, seed = 1): DcganStep {
       real.dispose();
       G.dispose();
       D.dispose();
+      optG.dispose();
+      optD.dispose();
     },
   };
 }

@@ -29,7 +29,7 @@ import {
 } from '../src/index.js';
 import { tanhFloat32 } from '../src/kernels/cpu/fastmath.js';
 import { broadcastMap, setLoopCodegen } from '../src/kernels/cpu/loops.js';
-import { alloc, recycle } from '../src/kernels/cpu/util.js';
+import { alloc, pooledOutputBytes, recycle } from '../src/kernels/cpu/util.js';
 import { sizeOf } from '../src/tensor/shape.js';
 
 beforeAll(async () => {
@@ -278,6 +278,21 @@ describe('CPU output pool', () => {
     expect(b).toBe(a);
     expect(c).not.toBe(a);
     expect(b.every((v) => v === 0)).toBe(true);
+  });
+
+  it('evicts the longest-pooled outputs when full, so that a new size still pools', () => {
+    const n = 4 << 20; // 16 MiB of float32: five of them exceed the 64 MiB cap
+    const olds = Array.from({ length: 5 }, () => alloc('float32', [n], false));
+    for (const a of olds) recycle(a);
+    expect(pooledOutputBytes()).toBeLessThanOrEqual(64 << 20);
+    const fresh = alloc('float64', [n / 2], false);
+    recycle(fresh); // a new size, released into a full pool: evicts the oldest instead of being dropped
+    expect(alloc('float64', [n / 2], false)).toBe(fresh);
+    const back = Array.from({ length: 4 }, () => alloc('float32', [n], false));
+    // olds[0] and olds[1] were evicted (first for olds[4], then for fresh); the rest came back.
+    expect(back).not.toContain(olds[0]);
+    expect(back).not.toContain(olds[1]);
+    expect(back.filter((a) => olds.includes(a)).length).toBe(3);
   });
 
   it("never pools a user's array", () => {

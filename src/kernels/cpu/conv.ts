@@ -20,9 +20,10 @@ import { type Arr, alloc } from './util.js';
  *   conv2dBackwardInput:  dX_g             = col2im(W_g^T [K x og] * dY_g [og x nb P])
  *   conv2dBackwardFilter: dW_g [og x K]   += dY_g [og x nb P] * cols(X_g)^T [nb P x K]
  *
- * where nb images of the batch sit side by side in the column matrix: enough for large GEMMs (and
- * the threaded GEMM path), few enough to bound its memory (COLUMN_BUDGET). The chunking depends
- * only on the shapes, so results never depend on the thread count.
+ * where nb images of the batch sit side by side in the column matrix: enough for large GEMMs, few
+ * enough that the chunk's matrices stay in cache (COLUMN_BUDGET). conv-jobs.ts runs the chunks,
+ * each whole on one thread; the chunking depends only on the shapes, so results never depend on
+ * the thread count.
  *
  * A 1x1 filter with stride 1 and no padding needs no im2col: each image is its own [C x H W]
  * column matrix and goes straight to GEMM. Nor does a filter that covers the whole unpadded image
