@@ -2,7 +2,7 @@
 // the `rng` option.
 import { fail, fmtShape } from '../errors.js';
 import type { DType } from '../tensor/dtype.js';
-import { backendNamed, runPrimitive, tensorFromArray } from '../tensor/engine.js';
+import { backendNamed, runPrimitive, tensorFromArray, tidy } from '../tensor/engine.js';
 import { checkFinite, checkTensor, describeValue } from '../tensor/ops/args.js';
 import { add, cast, cos, floor, log1p, lt, mul, neg, sqrt } from '../tensor/ops/elementwise.js';
 import { checkShape } from '../tensor/shape.js';
@@ -84,16 +84,13 @@ export class Generator {
     if (low > high) fail('uniform', `low ${low} is greater than high ${high} (expected low <= high)`);
     const s = checkShape('uniform', shape);
     const dtype: DType = opts.dtype ?? 'float32';
-    const u = runPrimitive(
-      'randomUniform',
-      [],
-      { key: [...this.#key], stream: this.nextStream(), offset: 0 },
-      s,
-      dtype,
-      opts.backend === undefined ? undefined : backendNamed('uniform', opts.backend),
-    );
-    if (low === 0 && high === 1) return u;
-    return add(mul(u, high - low), low);
+    const backend = opts.backend === undefined ? undefined : backendNamed('uniform', opts.backend);
+    // In a tidy scope: the scaled draw's intermediates are freed even when the caller has none.
+    return tidy(() => {
+      const params = { key: [...this.#key] as [number, number], stream: this.nextStream(), offset: 0 };
+      const u = runPrimitive('randomUniform', [], params, s, dtype, backend);
+      return low === 0 && high === 1 ? u : add(mul(u, high - low), low);
+    });
   }
 
   /**
@@ -106,33 +103,35 @@ export class Generator {
     checkFinite('normal', mean, 'mean');
     checkFinite('normal', std, 'std');
     if (std < 0) fail('normal', `std must be >= 0, got ${std}`);
-    let z: Tensor;
-    if ((opts.dtype ?? 'float32') === 'float32') {
-      const s = checkShape('normal', shape);
-      const stream = this.nextStream();
-      z = runPrimitive(
-        'randomUniform',
-        [],
-        { key: [...this.#key], stream, offset: 0, angleStream: this.nextStream() },
-        s,
-        'float32',
-        opts.backend === undefined ? undefined : backendNamed('normal', opts.backend),
-      );
-    } else {
-      const u1 = this.uniform(shape, 0, 1, opts);
-      const u2 = this.uniform(shape, 0, 1, opts);
-      const r = sqrt(mul(log1p(neg(u1)), -2));
-      z = mul(r, cos(mul(u2, 2 * Math.PI)));
-    }
-    if (mean === 0 && std === 1) return z;
-    return add(mul(z, std), mean);
+    // In a tidy scope: intermediates (float64 Box-Muller, scaling) are freed even when the caller has none.
+    return tidy(() => {
+      let z: Tensor;
+      if ((opts.dtype ?? 'float32') === 'float32') {
+        const s = checkShape('normal', shape);
+        const stream = this.nextStream();
+        z = runPrimitive(
+          'randomUniform',
+          [],
+          { key: [...this.#key], stream, offset: 0, angleStream: this.nextStream() },
+          s,
+          'float32',
+          opts.backend === undefined ? undefined : backendNamed('normal', opts.backend),
+        );
+      } else {
+        const u1 = this.uniform(shape, 0, 1, opts);
+        const u2 = this.uniform(shape, 0, 1, opts);
+        const r = sqrt(mul(log1p(neg(u1)), -2));
+        z = mul(r, cos(mul(u2, 2 * Math.PI)));
+      }
+      return mean === 0 && std === 1 ? z : add(mul(z, std), mean);
+    });
   }
 
   /** Bool draws, true with probability p (a number or a tensor that broadcasts). */
   bernoulli(p: number | Tensor, shape: readonly number[]): Tensor {
     checkDraw('bernoulli', shape, {});
     checkProbability(p);
-    return lt(this.uniform(shape), p);
+    return tidy(() => lt(this.uniform(shape), p));
   }
 
   /** Integers in [low, high), int32. */
@@ -141,8 +140,7 @@ export class Generator {
     if (!Number.isInteger(low) || !Number.isInteger(high) || high <= low)
       fail('randint', `need integers low < high, got ${describeValue(low)}, ${describeValue(high)}`);
     if (high - low > 2 ** 24) fail('randint', `range ${high - low} exceeds 2^24 (the resolution of one uniform draw)`);
-    const u = this.uniform(shape);
-    return add(cast(floor(mul(u, high - low)), 'int32'), low);
+    return tidy(() => add(cast(floor(mul(this.uniform(shape), high - low)), 'int32'), low));
   }
 
   /** A random permutation of 0..n-1 (int32), by Fisher-Yates on the generator's words. */

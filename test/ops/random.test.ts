@@ -61,6 +61,23 @@ describe('uniform draws follow the documented layout', () => {
 });
 
 describe('Generator', () => {
+  it('scaled, shifted, float64, Bernoulli and integer draws leave only their result alive', () => {
+    const rng = new T.Generator(5);
+    const before = T.memory().numTensors;
+    const draws = [
+      rng.normal([3, 4], 1, 0.02),
+      rng.normal([5], 0, 1, { dtype: 'float64' }),
+      rng.normal([5], 2, 3, { dtype: 'float64' }),
+      rng.uniform([6], -1, 1),
+      rng.bernoulli(0.3, [7]),
+      rng.randint(2, 9, [8]),
+    ];
+    // Outside any tidy scope: one live tensor per draw, no intermediates.
+    expect(T.memory().numTensors - before).toBe(draws.length);
+    for (const d of draws) d.dispose();
+    expect(T.memory().numTensors).toBe(before);
+  });
+
   it('same seed, same numbers; different seeds differ', () => {
     const a = new T.Generator(123).normal([64]);
     const b = new T.Generator(123).normal([64]);
