@@ -25,6 +25,7 @@ import {
   getBackend,
   matmul,
   memory,
+  mul,
   onesLike,
   setBackend,
   setCpuThreads,
@@ -194,7 +195,9 @@ async function layerFwdBwd([, kind, xs, ws, stride, padding]: ConvLayer): Promis
     kind === 'conv'
       ? (a: Tensor, b: Tensor) => conv2d(a, b, { stride, padding })
       : (a: Tensor, b: Tensor) => convTranspose2d(a, b, { stride, padding });
-  const dy = tidy(() => onesLike(f(x, w)));
+  // A kernel output, as a next layer's gradient is (with threads on those live in shared memory;
+  // onesLike's user-side array would be copied there by every threaded kernel).
+  const dy = tidy(() => mul(onesLike(f(x, w)), 1));
   const once = () =>
     profile(() =>
       tidy(() => {
