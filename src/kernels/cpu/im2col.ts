@@ -147,11 +147,18 @@ function columnImages(job: ColumnsJob, chunk: number): [number, number] {
 function runChunk(job: ColumnsJob, chunk: number): void {
   const [lo, hi] = columnImages(job, chunk);
   const g = job as unknown as ColGeometry;
-  for (let i = lo; i < hi; i++) {
-    const at = job.imageBase + i * job.imageStride;
-    if (job.toColumns) im2col(job.image, at, g, job.cols as Float64Array, i * job.p, job.ld);
-    else col2im(job.cols as Float64Array, i * job.p, job.ld, g, job.image as Float64Array, at);
-  }
+  const cols = (job.cols as Float64Array).subarray(lo * job.p);
+  serialColumns(
+    job.toColumns === 1,
+    job.image,
+    job.imageBase + lo * job.imageStride,
+    job.imageStride,
+    g,
+    cols,
+    job.p,
+    job.ld,
+    hi - lo,
+  );
 }
 
 /** im2col / col2im of `nb` images on the calling thread (what columnsForImages does without threads). */
