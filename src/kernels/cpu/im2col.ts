@@ -195,18 +195,23 @@ const shareable = (a: Arr): boolean => isSharedBuffer(a.buffer) && !(a instanceo
  * im2col (toColumns) or col2im for nb images: image i at image[imageBase + i * imageStride],
  * its K x p block at cols[i * p] with row stride ld. Threaded when both arrays are shared.
  */
-export function columnsForImages(
-  toColumns: boolean,
-  image: Arr,
-  imageBase: number,
-  imageStride: number,
-  g: ColGeometry,
-  cols: Float64Array,
-  p: number,
-  ld: number,
-  nb: number,
-): void {
+export const columnsForImages: typeof serialColumns = (
+  toColumns,
+  image,
+  imageBase,
+  imageStride,
+  g,
+  cols,
+  p,
+  ld,
+  nb,
+) => {
   const threads = cpuThreads();
+  const work = g.channels * g.kh * g.kw * ld;
+  if (threads === 1 || nb < 2 || work < PARALLEL_ELEMENTS || !shareable(image) || !shareable(cols)) {
+    serialColumns(toColumns, image, imageBase, imageStride, g, cols, p, ld, nb);
+    return;
+  }
   const job: ColumnsJob = {
     ...Object.fromEntries(GEOMETRY.map((f) => [f, g[f]])),
     image: image as SharedArr,
@@ -219,11 +224,5 @@ export function columnsForImages(
     chunks: Math.min(threads, nb),
     toColumns: toColumns ? 1 : 0,
   };
-  const work = g.channels * g.kh * g.kw * ld;
-  if (threads > 1 && nb > 1 && work >= PARALLEL_ELEMENTS && shareable(image) && shareable(cols)) {
-    parallelChunks(COLUMNS_SOURCE, job, job.chunks, (chunk) => runChunk(job, chunk));
-    return;
-  }
-  job.chunks = 1;
-  runChunk(job, 0);
-}
+  parallelChunks(COLUMNS_SOURCE, job, job.chunks, (chunk) => runChunk(job, chunk));
+};
