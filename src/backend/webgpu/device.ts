@@ -9,10 +9,11 @@
  * (Dawn) is imported dynamically, so browsers and CPU-only users never load it; in browsers
  * `navigator.gpu` is used.
  *
- * Lifetime (Node): the object returned by the webgpu package's `create()` must stay referenced
- * while its device is in use (if it is garbage-collected, Dawn tears down under the device and
- * the process aborts), so the backend holds it until `destroy()`, which destroys the device and
- * drops the reference so the process can exit.
+ * Lifetime (Node): an instance returned by the webgpu package's `create()` is never dropped. When
+ * one was garbage-collected after its device was destroyed, Dawn aborted the process from a
+ * background thread (std::system_error, "futex facility returned an unexpected error code"; 12 of
+ * 12 runs of a create / destroy / gc() loop), so instances are created once per flag set and kept
+ * for the life of the process; a process still exits on its own (test/webgpu/exit.test.ts).
  */
 
 import { fail } from '../../errors.js';
@@ -50,8 +51,19 @@ interface Found {
   adapter: GPUAdapter;
   featureLevel: 'core' | 'compatibility';
   source: AdapterSummary['source'];
-  /** Objects that must stay referenced while the device lives (Dawn's GPU instances in Node). */
-  anchors: unknown[];
+}
+
+/** Dawn instances by their `create()` flags, kept for the life of the process (see the lifetime note). */
+const nodeInstances = new Map<string, GPU>();
+
+function nodeInstance(mod: { create: (flags: string[]) => GPU }, flags: string[]): GPU {
+  const key = flags.join(' ');
+  let gpu = nodeInstances.get(key);
+  if (gpu === undefined) {
+    gpu = mod.create(flags);
+    nodeInstances.set(key, gpu);
+  }
+  return gpu;
 }
 
 interface NodeProcess {
@@ -72,11 +84,11 @@ async function findAdapter(opts: WebGPUBackendOptions): Promise<Found> {
   if (nav?.gpu !== undefined && proc === undefined) {
     if (which !== 'compat') {
       const a = await nav.gpu.requestAdapter(pp);
-      if (a !== null) return { adapter: a, featureLevel: 'core', source: 'browser', anchors: [] };
+      if (a !== null) return { adapter: a, featureLevel: 'core', source: 'browser' };
     }
     if (which !== 'core') {
       const a = await nav.gpu.requestAdapter({ ...pp, featureLevel: 'compatibility' });
-      if (a !== null) return { adapter: a, featureLevel: 'compatibility', source: 'browser', anchors: [] };
+      if (a !== null) return { adapter: a, featureLevel: 'compatibility', source: 'browser' };
     }
     return fail('setBackend', 'navigator.gpu returned no adapter (is WebGPU enabled in this browser?)');
   }
@@ -94,14 +106,12 @@ async function findAdapter(opts: WebGPUBackendOptions): Promise<Found> {
         `\`npm install webgpu\` (${(e as Error).message})`,
     );
   }
-  const anchors: unknown[] = [];
   const tried: string[] = [];
   if (which !== 'compat') {
     try {
-      const gpu = mod.create([]);
-      anchors.push(gpu);
+      const gpu = nodeInstance(mod, []);
       const a = await gpu.requestAdapter(pp);
-      if (a !== null) return { adapter: a, featureLevel: 'core', source: 'node-default', anchors };
+      if (a !== null) return { adapter: a, featureLevel: 'core', source: 'node-default' };
       tried.push('no core adapter on the default backend');
     } catch (e) {
       tried.push(`default backend failed: ${(e as Error).message}`);
@@ -109,10 +119,9 @@ async function findAdapter(opts: WebGPUBackendOptions): Promise<Found> {
   }
   if (which !== 'core') {
     try {
-      const gpu = mod.create(['backend=opengles']);
-      anchors.push(gpu);
+      const gpu = nodeInstance(mod, ['backend=opengles']);
       const a = await gpu.requestAdapter({ ...pp, featureLevel: 'compatibility' });
-      if (a !== null) return { adapter: a, featureLevel: 'compatibility', source: 'node-opengles', anchors };
+      if (a !== null) return { adapter: a, featureLevel: 'compatibility', source: 'node-opengles' };
       tried.push('no compatibility adapter on the OpenGL ES backend');
     } catch (e) {
       tried.push(`OpenGL ES backend failed: ${(e as Error).message}`);
@@ -171,7 +180,6 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
     `${summary.vendor} ${summary.architecture} ${summary.device} ${summary.description}`,
   );
   const rt = new WebGPURuntime(device, { slowBarriers: software, smallRegisterTiles: swiftShader, ...opts });
-  let anchors: unknown[] | null = found.anchors;
   const name = [summary.vendor, summary.architecture, summary.device, summary.description]
     .filter((s) => s !== '')
     .join(' / ');
@@ -228,8 +236,6 @@ export async function createWebGPUBackend(opts: WebGPUBackendOptions = {}): Prom
     },
     destroy(): void {
       rt.destroy();
-      anchors = null;
-      void anchors;
     },
   };
   return backend;
