@@ -229,6 +229,30 @@ describe('matmul (CPU blocked GEMM) vs naive float64', () => {
     }
   });
 
+  it('k = 1 outer products are the rounded products exactly, +0 where the product is -0', () => {
+    // 64 x 6272 x 1 is the DCGAN's 7x7 conv-to-a-logit input gradient (its own loop, not blocked()).
+    for (const dtype of ['float32', 'float64'] as const) {
+      for (const [m, n] of [
+        [64, 6272],
+        [7, 9],
+        [5, 1030],
+      ] as const) {
+        const a = values(m, m, dtype);
+        const b = values(n, n, dtype);
+        a[0] = -2;
+        b[1] = 0; // -2 * 0 = -0: every GEMM path sums from +0, so stores +0
+        const r = matmul(make(a, [m, 1], dtype), make(b, [1, n], dtype)).dataSync();
+        const round = dtype === 'float32' ? Math.fround : (x: number) => x;
+        let mismatches = 0;
+        for (let i = 0; i < m; i++) {
+          for (let j = 0; j < n; j++) if (!Object.is(r[i * n + j], round(0 + a[i]! * b[j]!))) mismatches++;
+        }
+        expect(mismatches).toBe(0);
+        expect(Object.is(r[1], 0)).toBe(true);
+      }
+    }
+  });
+
   it('larger shapes crossing the block sizes (70x33x129, k > 256, n > 1024, m > 64)', () => {
     const cases: [number, number, number][] = [
       [70, 33, 129],

@@ -9,7 +9,8 @@ import {
   INPUT_GRADIENT,
   runConvChunks,
 } from './conv-jobs.js';
-import { type FloatArr, gemm, rowMajor } from './gemm.js';
+import { gemm } from './gemm.js';
+import { type FloatArr, rowMajor } from './gemm-serial.js';
 import { type Arr, alloc } from './util.js';
 
 /**

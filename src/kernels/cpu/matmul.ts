@@ -1,7 +1,8 @@
 // The CPU matmul kernel: batched, broadcasting, with transpose flags, on gemm.ts.
 import type { Kernel } from '../../tensor/backend.js';
 import { sizeOf } from '../../tensor/shape.js';
-import { type FloatArr, gemm, rowMajor } from './gemm.js';
+import { gemm } from './gemm.js';
+import { type FloatArr, rowMajor } from './gemm-serial.js';
 import { type Arr, alloc, broadcastStrides, stridedOffsets } from './util.js';
 
 /** True when offsets[t] === t for every t: the operand has its own contiguous matrix per batch item. */
