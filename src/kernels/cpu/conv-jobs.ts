@@ -29,10 +29,15 @@ export interface ConvGeometry extends ColGeometry {
   chunks: number;
   /**
    * 1: the gradients take a GEMM per image, reading dY in place (no gather); for few taps against
-   * many pixels (K < P), where repacking the filter per image costs less than gathering dY. (The
-   * forward's per-image GEMMs into a float32 Y measured slower than the chunk GEMM and its scatter.)
+   * many pixels (K < P), where repacking the filter per image costs less than gathering dY.
    */
   perImage: number;
+  /**
+   * 1: the forward takes a GEMM per image straight into Y (no scatter): for K < P with K within one
+   * GEMM slice, so that even a float32 Y takes the products directly (D1's 0.8 M-element scatter
+   * was 15% of its forward).
+   */
+  forwardPerImage: number;
 }
 
 /** What a chunk computes. */
@@ -109,12 +114,20 @@ function convChunk(job: ConvJob, chunk: number, lib: ChunkLib): void {
   if (count <= 0) return;
   const ld = count * p;
   const cols = lib.scratch(0, k * ld);
-  const rows = lib.scratch(1, og * ld);
+  const rows = lib.scratch(1, job.mode === 0 && job.forwardPerImage ? 0 : og * ld);
   if (job.mode === 0) {
     for (let gi = 0; gi < job.groups; gi++) {
       lib.columns(true, job.image, (b0 * c + gi * channels) * hw, chw, job, cols, p, ld, count);
-      lib.gemm(og, ld, k, view(job.filter, gi * og * k, k, 1), view(cols, 0, ld, 1), rows, 0, ld, false);
-      moveRows(false, rows, b0, count, gi, ld);
+      const filter = view(job.filter, gi * og * k, k, 1);
+      if (job.forwardPerImage) {
+        for (let i = 0; i < count; i++) {
+          const yOffset = ((b0 + i) * o + gi * og) * p;
+          lib.gemm(og, p, k, filter, view(cols, i * p, ld, 1), job.output as FloatArr, yOffset, p, false);
+        }
+      } else {
+        lib.gemm(og, ld, k, filter, view(cols, 0, ld, 1), rows, 0, ld, false);
+        moveRows(false, rows, b0, count, gi, ld);
+      }
     }
     return;
   }
@@ -151,7 +164,7 @@ function localScratch(which: number, size: number): Float64Array {
 
 const CONV_SOURCE: JobSource = {
   name: 'conv',
-  numbers: [...GEOMETRY, ...'n c o groups og k p hw nb chunks perImage mode partChunks'.split(' ')],
+  numbers: [...GEOMETRY, ...'n c o groups og k p hw nb chunks perImage forwardPerImage mode partChunks'.split(' ')],
   arrays: ['image', 'filter', 'output'],
   source: [
     SERIAL_GEMM_SOURCE,

@@ -10,7 +10,7 @@ import {
   runConvChunks,
 } from './conv-jobs.js';
 import { gemm } from './gemm.js';
-import { type FloatArr, rowMajor } from './gemm-serial.js';
+import { type FloatArr, KC, rowMajor } from './gemm-serial.js';
 import { type Arr, alloc } from './util.js';
 
 /**
@@ -85,6 +85,7 @@ function geometry(xShape: readonly number[], wShape: readonly number[], yShape: 
     nb,
     chunks: nb === 0 ? 0 : Math.ceil(n / nb),
     perImage: +(k < p),
+    forwardPerImage: +(k < p && k <= KC),
   };
   return g;
 }

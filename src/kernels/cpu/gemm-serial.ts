@@ -38,7 +38,7 @@ export type FloatArr = Float32Array | Float64Array;
 export const MR = 4;
 export const NR = 4;
 /** Depth of one packed slice: a 4 x KC A panel plus a KC x 4 B panel stay in L1. */
-const KC = 256;
+export const KC = 256;
 /** Rows of A packed at once (MC x KC f64 = 128 KiB, L2-resident). */
 const MC = 64;
 /** Columns of B packed at once (KC x NC f64 = 2 MiB). */
@@ -109,7 +109,8 @@ export function serialGemm(
     smallGemm(m, n, k, a, b, c, cOffset, ldc, accumulate);
     return;
   }
-  if (c instanceof Float64Array) {
+  // A float32 C takes the products straight when nothing is added to it (one KC slice, no accumulate).
+  if (c instanceof Float64Array || (k <= KC && !accumulate)) {
     blocked(m, n, k, a, b, c, cOffset, ldc, accumulate);
     return;
   }
@@ -126,7 +127,7 @@ function blocked(
   k: number,
   a: MatView,
   b: MatView,
-  c: Float64Array,
+  c: FloatArr,
   cOffset: number,
   ldc: number,
   accumulate: boolean,
@@ -151,9 +152,12 @@ function blocked(
             const i0 = ic + ir * MR;
             const mr = Math.min(MR, m - i0);
             if (mr === MR && nr === NR) {
-              kernel4x4(ap, ir * kc * MR, bp, jr * kc * NR, kc, c, cOffset + i0 * ldc + j0, ldc, add);
+              const co = cOffset + i0 * ldc + j0;
+              // C is float64 whenever anything is added to it (serialGemm).
+              if (add) kernel4x4Add(ap, ir * kc * MR, bp, jr * kc * NR, kc, c as Float64Array, co, ldc);
+              else kernel4x4Store(ap, ir * kc * MR, bp, jr * kc * NR, kc, c, co, ldc);
             } else {
-              kernel4x4(ap, ir * kc * MR, bp, jr * kc * NR, kc, tile, 0, NR, false);
+              kernel4x4Store(ap, ir * kc * MR, bp, jr * kc * NR, kc, tile, 0, NR);
               storeEdge(c, cOffset + i0 * ldc + j0, ldc, mr, nr, add);
             }
           }
@@ -163,8 +167,8 @@ function blocked(
   }
 }
 
-/** Writes (or adds) the valid mr x nr corner of `tile` into C, as kernel4x4 would. */
-function storeEdge(c: Float64Array, co: number, ldc: number, mr: number, nr: number, add: boolean): void {
+/** Writes (or adds) the valid mr x nr corner of `tile` into C, as the micro-kernels would. */
+function storeEdge(c: FloatArr, co: number, ldc: number, mr: number, nr: number, add: boolean): void {
   for (let ii = 0; ii < mr; ii++) {
     for (let jj = 0; jj < nr; jj++) {
       const o = co + ii * ldc + jj;
@@ -174,16 +178,21 @@ function storeEdge(c: Float64Array, co: number, ldc: number, mr: number, nr: num
 }
 
 /**
- * The 4x4 micro-kernel: C[4x4 tile at co, row stride ldc] (+)= Apanel (4 x kc) * Bpanel (kc x 4).
- * Sixteen scalar accumulators live in registers; each k step is 8 loads and 32 flops.
+ * The 4x4 micro-kernels: C[4x4 tile at co, row stride ldc] += (kernel4x4Add) or = (kernel4x4Store)
+ * Apanel (4 x kc) * Bpanel (kc x 4). Sixteen scalar accumulators live in registers; each k step is
+ * 8 loads and 32 flops. Two functions, not one with a mode: V8 optimised a one-function kernel
+ * after seeing one mode and deoptimised at the other's unseen accesses on every call, for good (a
+ * 64x64 layer's gradients ran at half speed); a store-only kernel also skips reading C (5% faster
+ * at k = 16). C is float64 whenever it is added to; a store may go straight to a float32 C (one
+ * rounding of the float64 sum, as through a scratch).
  *
  * Self-contained on purpose: the threaded path compiles its own copy from this source (on every
- * thread), so this instance only ever sees double arrays and its loads stay monomorphic.
+ * thread), so these instances only ever see double arrays and their loads stay monomorphic.
  */
 // biome-ignore format: one line per row of the 4x4 tile reads better than 48 single-statement lines.
-function kernel4x4(
+function kernel4x4Add(
   ap: Panels, aStart: number, bp: Panels, bStart: number, kc: number,
-  c: Float64Array, co: number, ldc: number, add: boolean,
+  c: Float64Array, co: number, ldc: number,
 ): void {
   // Local copies: V8 optimizes this loop ~10% worse when it mutates the parameters themselves.
   let ai = aStart, bi = bStart;
@@ -199,21 +208,38 @@ function kernel4x4(
     c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
     c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
   }
-  // The same loads, adds and stores in both modes: with separate add and store-only branches, V8
-  // optimised the kernel after seeing one and then deoptimised at the other's unseen operations on
-  // every call, for good (a 64x64 layer's gradients ran at half speed on both threads). C is read
-  // either way; without `add` its old value (maybe NaN) is swapped for +0, and +0 + s is s exactly:
-  // s sums from +0, so it is never -0.
   const o1 = co + ldc, o2 = o1 + ldc, o3 = o2 + ldc;
-  const keep = add ? 1 : 0;
-  const k0 = c[co]!, k1 = c[co + 1]!, k2 = c[co + 2]!, k3 = c[co + 3]!;
-  c[co] = (keep ? k0 : 0) + c00; c[co + 1] = (keep ? k1 : 0) + c01; c[co + 2] = (keep ? k2 : 0) + c02; c[co + 3] = (keep ? k3 : 0) + c03;
-  const l0 = c[o1]!, l1 = c[o1 + 1]!, l2 = c[o1 + 2]!, l3 = c[o1 + 3]!;
-  c[o1] = (keep ? l0 : 0) + c10; c[o1 + 1] = (keep ? l1 : 0) + c11; c[o1 + 2] = (keep ? l2 : 0) + c12; c[o1 + 3] = (keep ? l3 : 0) + c13;
-  const m0 = c[o2]!, m1 = c[o2 + 1]!, m2 = c[o2 + 2]!, m3 = c[o2 + 3]!;
-  c[o2] = (keep ? m0 : 0) + c20; c[o2 + 1] = (keep ? m1 : 0) + c21; c[o2 + 2] = (keep ? m2 : 0) + c22; c[o2 + 3] = (keep ? m3 : 0) + c23;
-  const n0 = c[o3]!, n1 = c[o3 + 1]!, n2 = c[o3 + 2]!, n3 = c[o3 + 3]!;
-  c[o3] = (keep ? n0 : 0) + c30; c[o3 + 1] = (keep ? n1 : 0) + c31; c[o3 + 2] = (keep ? n2 : 0) + c32; c[o3 + 3] = (keep ? n3 : 0) + c33;
+  c[co] += c00; c[co + 1] += c01; c[co + 2] += c02; c[co + 3] += c03;
+  c[o1] += c10; c[o1 + 1] += c11; c[o1 + 2] += c12; c[o1 + 3] += c13;
+  c[o2] += c20; c[o2 + 1] += c21; c[o2 + 2] += c22; c[o2 + 3] += c23;
+  c[o3] += c30; c[o3 + 1] += c31; c[o3 + 2] += c32; c[o3 + 3] += c33;
+}
+
+// biome-ignore format: one line per row of the 4x4 tile reads better than 48 single-statement lines.
+function kernel4x4Store(
+  ap: Panels, aStart: number, bp: Panels, bStart: number, kc: number,
+  c: FloatArr, co: number, ldc: number,
+): void {
+  // Local copies: V8 optimizes this loop ~10% worse when it mutates the parameters themselves.
+  let ai = aStart, bi = bStart;
+  let c00 = 0, c01 = 0, c02 = 0, c03 = 0;
+  let c10 = 0, c11 = 0, c12 = 0, c13 = 0;
+  let c20 = 0, c21 = 0, c22 = 0, c23 = 0;
+  let c30 = 0, c31 = 0, c32 = 0, c33 = 0;
+  for (let p = 0; p < kc; p++, ai += 4, bi += 4) {
+    const a0 = ap[ai]!, a1 = ap[ai + 1]!, a2 = ap[ai + 2]!, a3 = ap[ai + 3]!;
+    const b0 = bp[bi]!, b1 = bp[bi + 1]!, b2 = bp[bi + 2]!, b3 = bp[bi + 3]!;
+    c00 += a0 * b0; c01 += a0 * b1; c02 += a0 * b2; c03 += a0 * b3;
+    c10 += a1 * b0; c11 += a1 * b1; c12 += a1 * b2; c13 += a1 * b3;
+    c20 += a2 * b0; c21 += a2 * b1; c22 += a2 * b2; c23 += a2 * b3;
+    c30 += a3 * b0; c31 += a3 * b1; c32 += a3 * b2; c33 += a3 * b3;
+  }
+  // s sums from +0, so it is never -0 (as a sum through a zeroed scratch).
+  const o1 = co + ldc, o2 = o1 + ldc, o3 = o2 + ldc;
+  c[co] = c00; c[co + 1] = c01; c[co + 2] = c02; c[co + 3] = c03;
+  c[o1] = c10; c[o1 + 1] = c11; c[o1 + 2] = c12; c[o1 + 3] = c13;
+  c[o2] = c20; c[o2 + 1] = c21; c[o2 + 2] = c22; c[o2 + 3] = c23;
+  c[o3] = c30; c[o3 + 1] = c31; c[o3 + 2] = c32; c[o3 + 3] = c33;
 }
 
 /**
@@ -519,9 +545,19 @@ export const SERIAL_GEMM_SOURCE = [
   'let accScratch = new Float64Array(0);',
   'const packScratch = { a: [], b: [] };',
   `const tile = new Float64Array(${MR * NR});`,
-  ...[scratchF64, packBuffer, serialGemm, smallGemm, outerGemm, dotGemm, blocked, storeEdge, kernel4x4, packPanels].map(
-    String,
-  ),
+  ...[
+    scratchF64,
+    packBuffer,
+    serialGemm,
+    smallGemm,
+    outerGemm,
+    dotGemm,
+    blocked,
+    storeEdge,
+    kernel4x4Add,
+    kernel4x4Store,
+    packPanels,
+  ].map(String),
 ].join('\n');
 
 /** The threaded GEMM's worker source: serialGemm() and the block runner. */
