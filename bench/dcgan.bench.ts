@@ -9,7 +9,8 @@
 //   DCGAN_BENCH_KINDS   cpu1,cpu2,tfjs-cpu,webgpu,tfjs-webgpu (default: all; tfjs-cpu runs one 28x28 step,
 //                       which took 21 min on the loaded 2-core machine: BENCH_QUICK=1 skips it)
 //   DCGAN_BENCH_NETS    dcgan28,presgan64 (default: both; BENCH_QUICK=1: dcgan28 only)
-//   DCGAN_BENCH_STEPS   timed steps per case after one warm-up step (default 2; 1 for presgan64 unless set)
+//   DCGAN_BENCH_STEPS   timed steps per case after the warm-up steps (up to 3 within 6 s; default 2; 1 for
+//                       presgan64 unless set)
 //   DCGAN_BENCH_64_THREADS  thread counts for the 64x64 nets (default 2: a 64x64 step takes minutes
 //                       on the shared 2-core machine; '1,2' for both)
 //   DCGAN_BENCH_LAYERS  0 skips the per-layer table (default on, tessera-cpu only)
@@ -90,6 +91,14 @@ const cpuNow = (): number => {
   return (u.user + u.system) / 1000;
 };
 
+/**
+ * Warm-up steps before the timed ones: up to 3, none started after 6 s (so one on the 64x64 nets).
+ * V8 keeps optimising over the first steps of a process: on the 28x28 net steps 2-4 ran 2-4% slower
+ * than steps 5-9 (1,940-1,979 ms against 1,896-1,919, one thread); a training run is the latter.
+ */
+const WARMUP_STEPS = 3;
+const WARMUP_MS = 6000;
+
 /** tessera's square matmul n^3 on the current backend (median of 3, after a warm-up). */
 async function tesseraGemm(n: number): Promise<Rate> {
   const rng = new Generator(7);
@@ -122,7 +131,8 @@ const meanRate = (a: Rate, b: Rate): Rate => ({ wall: (a.wall + b.wall) / 2, cpu
 async function tesseraSteps(net: DcganNet, library: string): Promise<[StepRow, ProfileResult]> {
   const s = tesseraDcganStep(net);
   try {
-    await s.step();
+    const warmStart = performance.now();
+    for (let i = 0; i < WARMUP_STEPS && (i === 0 || performance.now() - warmStart < WARMUP_MS); i++) await s.step();
     const m0 = memory();
     const profiles: ProfileResult[] = [];
     const cpu: number[] = [];
