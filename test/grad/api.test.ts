@@ -7,9 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Tensor } from '../../src/index.js';
 import * as T from '../../src/index.js';
-
-const f64 = (v: T.NestedArray) => T.tensor(v, { dtype: 'float64' });
-const vals = (t: Tensor) => Array.from(t.dataSync());
+import { f64, vals } from '../helpers/known-values.js';
 
 describe('grad', () => {
   it('differentiates the first argument by default', () => {
