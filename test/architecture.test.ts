@@ -198,3 +198,27 @@ describe('architecture: the layering of src/', () => {
     expect(violations).toEqual([]);
   });
 });
+
+describe('file size', () => {
+  it('no source, test, bench, example or script file is over 600 lines', () => {
+    const root = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+    const over: string[] = [];
+    let files = 0;
+    const walk = (dir: string): void => {
+      for (const entry of readdirSync(dir, { withFileTypes: true })) {
+        const path = join(dir, entry.name);
+        if (entry.isDirectory()) walk(path);
+        else if (/\.(ts|mts|js|mjs)$/.test(entry.name)) {
+          files++;
+          const lines = readFileSync(path, 'utf8').split('\n').length - 1;
+          if (lines > 600) over.push(`${relative(root, path)}: ${lines} lines`);
+        }
+      }
+    };
+    const folders = ['src', 'test', 'bench', 'examples', 'scripts'];
+    for (const folder of folders) walk(join(root, folder));
+    expect(over).toEqual([]);
+    // The walk saw the tree (not a wrong root).
+    expect(files).toBeGreaterThan(300);
+  });
+});
