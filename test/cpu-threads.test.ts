@@ -25,7 +25,8 @@ import {
   tanh,
   tanhBackward,
 } from '../src/index.js';
-import { threadStats } from '../src/kernels/cpu/threads.js';
+import { columnsForImages, serialColumns } from '../src/kernels/cpu/im2col.js';
+import { sharedArrayLike, threadStats } from '../src/kernels/cpu/threads.js';
 import { sizeOf } from '../src/tensor/shape.js';
 import { bitsOf, type Dt, firstDifference, make, operands, sleep, values } from './helpers/kernel-values.js';
 
@@ -240,6 +241,44 @@ describe('threaded CPU GEMM', () => {
       expect(threadStats.bySource.conv ?? 0).toBeGreaterThan(convBefore);
       // No worker failed on the way (a failure turns threads off for good).
       expect(cpuThreads()).toBe(2);
+    } finally {
+      setCpuThreads(1);
+    }
+  });
+});
+
+describe('im2col / col2im split by image', () => {
+  it('give the serial bits with 2 threads, chunks run on a worker (the path of machines with more threads than chunks)', async () => {
+    // With 2 threads the conv chunks themselves fill both threads, so convolutions never reach this
+    // job; it runs where a conv has fewer chunks than threads. Here it is called directly.
+    const g = { channels: 16, h: 14, w: 14, kh: 4, kw: 4, oh: 7, ow: 7, sh: 2, sw: 2, ph: 1, pw: 1, dh: 1, dw: 1 };
+    const nb = 8; // 256 taps x 392 pixels: above the split threshold (2^16 elements)
+    const p = g.oh * g.ow;
+    const ld = nb * p;
+    const k = g.channels * g.kh * g.kw;
+    const imageSize = g.channels * g.h * g.w;
+    const image = sharedArrayLike(new Float32Array(0), nb * imageSize) as Float32Array;
+    image.set(new Float32Array(values(nb * imageSize, 11, 'float32')));
+    const serialCols = new Float64Array(k * ld);
+    serialColumns(true, image, 0, imageSize, g, serialCols, p, ld, nb);
+    const serialImage = new Float64Array(nb * imageSize);
+    serialColumns(false, serialImage, 0, imageSize, g, serialCols, p, ld, nb);
+    try {
+      setCpuThreads(2);
+      if (cpuThreads() < 2) return expect.fail('worker threads are unavailable in this Node process');
+      let workerRuns = 0;
+      for (let i = 0; i < 100 && workerRuns === 0; i++) {
+        const before = threadStats.bySource.im2col ?? 0;
+        const cols = sharedArrayLike(serialCols, k * ld) as Float64Array;
+        columnsForImages(true, image, 0, imageSize, g, cols, p, ld, nb);
+        const back = sharedArrayLike(serialImage, nb * imageSize) as Float64Array;
+        columnsForImages(false, back, 0, imageSize, g, cols, p, ld, nb);
+        expect(firstDifference(new Uint8Array(cols.buffer), new Uint8Array(serialCols.buffer))).toBe(-1);
+        expect(firstDifference(new Uint8Array(back.buffer), new Uint8Array(serialImage.buffer))).toBe(-1);
+        if ((threadStats.bySource.im2col ?? 0) > before) workerRuns++;
+        else await sleep(20);
+      }
+      expect(workerRuns).toBe(1);
     } finally {
       setCpuThreads(1);
     }
