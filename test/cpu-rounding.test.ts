@@ -19,6 +19,7 @@ import {
   tensor,
 } from '../src/index.js';
 import { sizeOf } from '../src/tensor/shape.js';
+import { values } from './helpers/kernel-values.js';
 
 beforeAll(async () => {
   await setBackend('cpu');
@@ -26,21 +27,10 @@ beforeAll(async () => {
 });
 afterAll(() => setCpuThreads(1));
 
-/** Float32-representable values in [-1, 1) from a seed. */
-function values(size: number, seed: number): Float32Array {
-  const out = new Float32Array(size);
-  let s = seed >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
-
 /** The same values as a float32 and a float64 tensor. */
 function pair(shape: number[], seed: number): [Tensor, Tensor] {
-  const v = values(sizeOf(shape), seed);
-  return [tensor(v, { shape }), tensor(Float64Array.from(v), { shape, dtype: 'float64' })];
+  const v = values(sizeOf(shape), seed, 'float32');
+  return [tensor(Float32Array.from(v), { shape }), tensor(v, { shape, dtype: 'float64' })];
 }
 
 /** Elements where the float32 result is not the rounded float64 result (Object.is: -0 and NaN count). */

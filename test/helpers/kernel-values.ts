@@ -1,6 +1,6 @@
 /**
- * Deterministic operands for the CPU kernel tests (cpu-kernels, cpu-threads): seeded values rounded
- * to the dtype, tensors made from them, matmul operand shapes, and byte-level comparison.
+ * Deterministic operands for the CPU kernel tests (cpu-kernels, cpu-threads, cpu-rounding): seeded
+ * values rounded to the dtype, tensors made from them, matmul operand shapes, byte comparison.
  */
 import { type Tensor, tensor } from '../../src/index.js';
 
