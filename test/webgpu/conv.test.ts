@@ -1,8 +1,8 @@
 /**
  * WGSL implicit-GEMM convolutions (conv2d, conv2dBackwardInput, conv2dBackwardFilter) against the
  * CPU backend's float64 kernels, through the Dawn harness: random geometries (stride, padding,
- * dilation, groups), the DCGAN layers, 1x1 convolutions (matmul path and general path), and forced
- * tiled / split-K layouts. Error bound per element: |gpu - ref| <= 1e-6 sqrt(K) (|a| * |b|)_i
+ * dilation, groups), the DCGAN layers, 1x1 and whole-image convolutions (matmul path and general
+ * path), and forced tiled / split-K layouts. Error bound per element: |gpu - ref| <= 1e-6 sqrt(K) (|a| * |b|)_i
  * where K is the reduction length and |a| * |b| the same convolution of absolute values.
  */
 import fc from 'fast-check';
@@ -207,6 +207,26 @@ describe.skipIf(!enabled)('WGSL convolutions (Dawn harness)', () => {
     }
     expect(keys.filter((k) => k.startsWith('matmul')).length).toBeGreaterThanOrEqual(7);
     expect(keys.filter((k) => k.startsWith('conv')).length).toBeGreaterThanOrEqual(9);
+  });
+
+  it('filters covering the whole image (one output pixel): the matmul path and the general path agree with the reference', async () => {
+    // The DCGAN's 7x7 conv to a logit (O = 1) and, as conv2dBackwardInput, its 1x1 -> 7x7 transposed conv.
+    const cases = [
+      geo([5, 6, 7, 7], [1, 6, 7, 7], 1, 0),
+      geo([4, 10, 7, 7], [6, 10, 7, 7], 2, 0),
+      geo([1, 3, 4, 5], [2, 3, 4, 5], 1, 0),
+      geo([3, 4, 6, 6], [8, 4, 6, 6], 1, 0),
+    ];
+    const keys: string[] = [];
+    for (const g of cases) {
+      for (const which of ALL) {
+        keys.push(await check(which, g));
+        keys.push(await check(which, g, { noMatmul: true }));
+      }
+    }
+    // Every default run took the matmul path, every noMatmul run the implicit GEMM.
+    expect(keys.filter((k, i) => i % 2 === 0 && k.startsWith('matmul')).length).toBe(cases.length * ALL.length);
+    expect(keys.filter((k, i) => i % 2 === 1 && k.startsWith('conv')).length).toBe(cases.length * ALL.length);
   });
 
   it('forced layouts: tiled shapes and split-K widths', async () => {
