@@ -82,30 +82,37 @@ describe.skipIf(gpu === undefined)('fused batchNorm on WebGPU vs CPU', () => {
 });
 
 describe.skipIf(gpu === undefined)('fused leakyRelu on WebGPU vs CPU', () => {
+  /** Forward and gradient of n elements, slopes 0.2 and 0 (the ReLU gradient): the same values. */
+  async function checkLeaky(n: number, seed: number): Promise<void> {
+    const xs = xorshiftValues(n, seed).map((v, i) => (i % 7 === 0 ? 0 : v));
+    const gs = xorshiftValues(n, seed + 1);
+    for (const slope of [0.2, 0]) {
+      const eval_ = (make: (d: Float32Array) => Tensor) =>
+        tidy(() => {
+          const x = make(xs);
+          const g = make(gs);
+          const dx = grad((z: Tensor) => sum(mul(slope === 0 ? relu(z) : leakyRelu(z, slope), g)))(x);
+          return [leakyRelu(x, slope), dx];
+        });
+      const onG = eval_((d) => onGpu(gpu!, d, [n], 'float32'));
+      const onC = eval_((d) => onCpu(d, [n], 'float32'));
+      for (let k = 0; k < 2; k++) {
+        const a = Float32Array.from(await onG[k]!.data());
+        const b = Float32Array.from(await onC[k]!.data());
+        expect(firstMismatch(a, b)).toBeNull();
+      }
+      for (const t of [...onG, ...onC]) t.dispose();
+    }
+  }
+
   it('forward and gradient, slopes 0.2 and 0 (the ReLU gradient), the same values', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.integer({ min: 1, max: 3000 }), fc.integer({ min: 0, max: 1000 }), async (n, seed) => {
-        const xs = xorshiftValues(n, seed).map((v, i) => (i % 7 === 0 ? 0 : v));
-        const gs = xorshiftValues(n, seed + 1);
-        for (const slope of [0.2, 0]) {
-          const eval_ = (make: (d: Float32Array) => Tensor) =>
-            tidy(() => {
-              const x = make(xs);
-              const g = make(gs);
-              const dx = grad((z: Tensor) => sum(mul(slope === 0 ? relu(z) : leakyRelu(z, slope), g)))(x);
-              return [leakyRelu(x, slope), dx];
-            });
-          const onG = eval_((d) => onGpu(gpu!, d, [n], 'float32'));
-          const onC = eval_((d) => onCpu(d, [n], 'float32'));
-          for (let k = 0; k < 2; k++) {
-            const a = Float32Array.from(await onG[k]!.data());
-            const b = Float32Array.from(await onC[k]!.data());
-            expect(firstMismatch(a, b)).toBeNull();
-          }
-          for (const t of [...onG, ...onC]) t.dispose();
-        }
-      }),
+      fc.asyncProperty(fc.integer({ min: 1, max: 3000 }), fc.integer({ min: 0, max: 1000 }), checkLeaky),
       { numRuns: 8 },
     );
+  });
+
+  it('the vec4 kernel (n a multiple of 4) and the scalar one (not), at the edges', async () => {
+    for (const n of [1, 3, 4, 8, 4096, 4097, 50176]) await checkLeaky(n, n);
   });
 });

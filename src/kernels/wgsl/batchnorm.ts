@@ -38,12 +38,12 @@ export function partialCount(g: ChannelGeometry): number {
   return p;
 }
 
-function header(u: UniformStruct, inputs: readonly string[], out = 'out'): string {
+function header(u: UniformStruct, inputs: readonly string[], out = 'out', element = 'f32'): string {
   let s = `${u.struct()}@group(0) @binding(0) var<uniform> u : U;\n`;
   inputs.forEach((name, i) => {
-    s += `@group(0) @binding(${i + 1}) var<storage, read> ${name} : array<f32>;\n`;
+    s += `@group(0) @binding(${i + 1}) var<storage, read> ${name} : array<${element}>;\n`;
   });
-  return `${s}@group(0) @binding(${inputs.length + 1}) var<storage, read_write> ${out} : array<f32>;\n`;
+  return `${s}@group(0) @binding(${inputs.length + 1}) var<storage, read_write> ${out} : array<${element}>;\n`;
 }
 
 function geometryUniforms(g: ChannelGeometry, eps: number): UniformStruct {
@@ -186,21 +186,26 @@ export function batchNormBackwardProgram(
 
 /**
  * LeakyReLU (inputs x) or its gradient (inputs x, g): a `select`, no branch. With slope 0 the
- * gradient's other side is the literal 0 (ReLU's where(x > 0, g, 0)), not g * 0.
+ * gradient's other side is the literal 0 (ReLU's where(x > 0, g, 0)), not g * 0. Four elements per
+ * invocation as vec4 when n is a multiple of 4 (like the elementwise kernels: the scalar kernel
+ * took twice ReLU's time on llvmpipe, 2.7 ms against 1.4 ms at 64 x 64 x 14 x 14).
  */
 export function leakyReluProgram(ctx: ProgramContext, n: number, slope: number, backward: boolean): Program {
   checkIndexable(backward ? 'leakyReluBackward' : 'leakyRelu', n);
   const wg = workgroupSize(ctx);
-  const u = new UniformStruct().u32('n', n).f32('slope', slope);
+  const v4 = n % 4 === 0;
+  const count = v4 ? n / 4 : n;
+  const u = new UniformStruct().u32('n', count).f32('slope', slope);
   const zero = backward && slope === 0;
+  const t = v4 ? 'vec4<f32>' : 'f32';
   const v = backward ? 'gy[gid]' : 'x[gid]';
   const body =
     '  if (gid >= u.n) { return; }\n' +
-    `  let v = ${v};\n  out[gid] = select(${zero ? '0.0' : 'v * u.slope'}, v, x[gid] > 0.0);\n`;
+    `  let v = ${v};\n  out[gid] = select(${zero ? `${t}(0.0)` : 'v * u.slope'}, v, x[gid] > ${t}(0.0));\n`;
   return {
-    key: `leaky|${backward ? 'bwd' : 'fwd'}|${zero ? 'zero' : 'slope'}|wg${wg}`,
-    wgsl: `${header(u, backward ? ['x', 'gy'] : ['x'])}\n${main1d(wg)}${body}}\n`,
-    workgroups: launch1d(ctx, n, wg),
+    key: `leaky|${backward ? 'bwd' : 'fwd'}|${zero ? 'zero' : 'slope'}|${v4 ? 'v4' : 's'}|wg${wg}`,
+    wgsl: `${header(u, backward ? ['x', 'gy'] : ['x'], 'out', t)}\n${main1d(wg)}${body}}\n`,
+    workgroups: launch1d(ctx, count, wg),
     uniforms: u.bytes(),
   };
 }
