@@ -341,6 +341,13 @@ describe.skipIf(gpu === undefined)('convolutions through the public API on the W
     expect([...(await conv2dBackwardInput(z([1, 0, 4, 4]), z([0, 2, 1, 1]), [1, 2, 4, 4]).data())]).toEqual(
       new Array(32).fill(0),
     );
+    // Whole-image filters (the matmul path): an empty batch.
+    expect([...(await conv2dBackwardFilter(z([0, 2, 3, 3]), z([0, 3, 1, 1]), [3, 2, 3, 3]).data())]).toEqual(
+      new Array(54).fill(0),
+    );
+    expect(
+      (await conv2dBackwardInput(z([0, 3, 1, 1]), onG(values(54, 2), [3, 2, 3, 3]), [0, 2, 3, 3]).data()).length,
+    ).toBe(0);
   });
 
   it('DCGAN generator transposed conv with bias, and its input/weight gradients via grad()', async () => {

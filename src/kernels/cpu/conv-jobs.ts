@@ -34,8 +34,8 @@ export interface ConvGeometry extends ColGeometry {
   perImage: number;
   /**
    * 1: the forward takes a GEMM per image straight into Y (no scatter): for K < P with K within one
-   * GEMM slice, so that even a float32 Y takes the products directly (D1's 0.8 M-element scatter
-   * was 15% of its forward).
+   * GEMM slice, so that even a float32 Y takes the products directly (with that store, the 28x28
+   * D1 layer's forward and gradients went from 21.0 to 19.0 ms).
    */
   forwardPerImage: number;
 }
