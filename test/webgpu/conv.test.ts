@@ -151,6 +151,18 @@ async function check(
 
 const ALL: Which[] = ['conv2d', 'bwdInput', 'bwdFilter'];
 
+/** Every primitive on every case twice, default path then the implicit GEMM forced: the program keys, in that order. */
+async function bothPaths(cases: readonly Geo[]): Promise<string[]> {
+  const keys: string[] = [];
+  for (const g of cases) {
+    for (const which of ALL) {
+      keys.push(await check(which, g));
+      keys.push(await check(which, g, { noMatmul: true }));
+    }
+  }
+  return keys;
+}
+
 describe.skipIf(!enabled)('WGSL convolutions (Dawn harness)', () => {
   it('random geometries: stride, padding, dilation, groups (fast-check)', async () => {
     const arb = fc.record({
@@ -198,13 +210,7 @@ describe.skipIf(!enabled)('WGSL convolutions (Dawn harness)', () => {
       geo([1, 6, 4, 4], [4, 3, 1, 1], 1, 0, 1, 2),
       geo([3, 5, 3, 3], [7, 5, 1, 1], 1, 0),
     ];
-    const keys: string[] = [];
-    for (const g of cases) {
-      for (const which of ALL) {
-        keys.push(await check(which, g));
-        keys.push(await check(which, g, { noMatmul: true }));
-      }
-    }
+    const keys = await bothPaths(cases);
     expect(keys.filter((k) => k.startsWith('matmul')).length).toBeGreaterThanOrEqual(7);
     expect(keys.filter((k) => k.startsWith('conv')).length).toBeGreaterThanOrEqual(9);
   });
@@ -217,13 +223,7 @@ describe.skipIf(!enabled)('WGSL convolutions (Dawn harness)', () => {
       geo([1, 3, 4, 5], [2, 3, 4, 5], 1, 0),
       geo([3, 4, 6, 6], [8, 4, 6, 6], 1, 0),
     ];
-    const keys: string[] = [];
-    for (const g of cases) {
-      for (const which of ALL) {
-        keys.push(await check(which, g));
-        keys.push(await check(which, g, { noMatmul: true }));
-      }
-    }
+    const keys = await bothPaths(cases);
     // Every default run took the matmul path, every noMatmul run the implicit GEMM.
     expect(keys.filter((k, i) => i % 2 === 0 && k.startsWith('matmul')).length).toBe(cases.length * ALL.length);
     expect(keys.filter((k, i) => i % 2 === 1 && k.startsWith('conv')).length).toBe(cases.length * ALL.length);
