@@ -252,23 +252,34 @@ describe('leapfrog properties', () => {
         fc.integer({ min: 1, max: 12 }),
         fc.boolean(),
         (seed, h, L, withMass) => {
-          tidy(() => {
+          const [moved, scale, dz, dp] = tidy(() => {
             const rng = new Generator(seed);
             const z = rng.normal([6, 2], 0, 1, f64);
             const p = rng.normal([6, 2], 0, 1, f64);
             const opts = withMass ? { massDiag: tensor([0.5, 2], f64) } : {};
             const a = leapfrog(quartic, z, p, h, L, opts);
             const b = leapfrog(quartic, a.z, a.p.neg(), h, L, opts);
-            const dz = b.z.sub(z).abs().max().dataSync()[0]!;
-            const dp = b.p.neg().sub(p).abs().max().dataSync()[0]!;
-            // Only float64 rounding separates them (the map moved the state by O(1)).
-            expect(a.z.sub(z).abs().max().dataSync()[0]!).toBeGreaterThan(1e-4);
-            expect(dz).toBeLessThan(1e-11);
-            expect(dp).toBeLessThan(1e-11);
+            const maxAbs = (t: Tensor): number => t.abs().max().dataSync()[0]!;
+            return [
+              maxAbs(a.z.sub(z)),
+              Math.max(maxAbs(z), maxAbs(p), maxAbs(a.z), maxAbs(a.p)),
+              maxAbs(b.z.sub(z)),
+              maxAbs(b.p.neg().sub(p)),
+            ];
           });
+          // At the largest steps a few starts leave the integrator's stable range (|z| in the
+          // hundreds, or overflow); reversibility is only a rounding statement where it is stable.
+          fc.pre(Number.isFinite(scale) && scale < 1e3);
+          // Only float64 rounding separates them (the map moved the state by O(1)); rounding
+          // scales with the state's size: the worst of 3,000 random cases was 6.6e-12 x scale
+          // (|z| reaching 52), a wrong half-step order gives O(h^2).
+          expect(moved).toBeGreaterThan(1e-4);
+          expect(dz).toBeLessThan(1e-10 * Math.max(1, scale));
+          expect(dp).toBeLessThan(1e-10 * Math.max(1, scale));
         },
       ),
-      { numRuns: 25 },
+      // The first: a start that reaches |z| = 52 (error 3.4e-10; it failed an absolute 1e-11).
+      { numRuns: 25, examples: [[1247304118, 0.2778593457174187, 10, true]] },
     );
   });
 
