@@ -13,7 +13,7 @@
 //                       presgan64 unless set)
 //   DCGAN_BENCH_64_THREADS  thread counts for the 64x64 nets (default 2: a 64x64 step takes minutes
 //                       on the shared 2-core machine; '1,2' for both)
-//   DCGAN_BENCH_LAYERS  0 skips the per-layer table (default on, tessera-cpu only)
+//   DCGAN_BENCH_LAYERS  0 skips the per-layer table (default on; tessera-cpu and tessera-webgpu)
 //   DCGAN_BENCH_GEMM    side of the square GEMM measuring each backend's rate (default 1024)
 //   DCGAN_BENCH_PEERS_64=1 also runs tfjs and WebGPU on the 64x64 nets (minutes per step on a CPU)
 //   DCGAN_BENCH_PROFILE=0 hides the profile table of each tessera case's last step
@@ -192,6 +192,30 @@ function convLayers(net: DcganNet): ConvLayer[] {
   ];
 }
 
+/** A row of the per-layer table (and a line of progress); `target`: the 80% target applies (tessera-cpu). */
+function layerRow(
+  net: DcganNet,
+  layer: ConvLayer,
+  library: string,
+  ms: number,
+  flops: number,
+  gemm: number,
+  target: boolean,
+): string[] {
+  const frac = flops / ms / 1e6 / gemm;
+  console.log(`  ${library} ${layer[0]}: fwd + bwd ${ms.toFixed(1)} ms, ${(100 * frac).toFixed(0)}% of GEMM`);
+  return [
+    NETS[net].title,
+    layer[0],
+    library,
+    (flops / 1e9).toFixed(3),
+    ms.toFixed(1),
+    (flops / ms / 1e6).toFixed(2),
+    `${(100 * frac).toFixed(0)}%`,
+    target ? (frac >= LAYER_TARGET ? 'met' : 'NOT met') : '(no target)',
+  ];
+}
+
 /**
  * Forward + input gradient + weight gradient of one layer: [ms, FLOPs]; the median of 5 runs after
  * a warm-up, or one run where the first takes over 2 s (the 64x64 layers: JIT warm-up is negligible
@@ -208,22 +232,28 @@ async function layerFwdBwd([, kind, xs, ws, stride, padding]: ConvLayer): Promis
   // A kernel output, as a next layer's gradient is (with threads on those live in shared memory;
   // onesLike's user-side array would be copied there by every threaded kernel).
   const dy = tidy(() => mul(onesLike(f(x, w)), 1));
+  // On WebGPU the time runs until the gradients are read back (the queue has run); on the CPU
+  // they are computed when the call returns.
+  const sync = getBackend().name !== 'cpu';
   const once = () =>
-    profile(() =>
-      tidy(() => {
+    profile(async () => {
+      const outs = tidy(() => {
         const [, back] = vjp(f, x, w);
         const [dx, dw] = back(dy);
-        return dx!.shape.length + dw!.shape.length;
-      }),
-    );
-  const first = once();
+        return [dx!, dw!];
+      });
+      if (sync) await Promise.all(outs.map((o) => o.data()));
+      for (const o of outs) o.dispose();
+    });
+  const first = await once();
   let runs = [first];
   if (first.wallMs <= 2000) {
     // Warm-up: up to 10 runs or 0.5 s (the workers' copies of the job code are compiled on their
     // first calls and optimised over the next few: 2 warm-ups left the small layers' 2-thread times
     // 50-60% above their steady state).
-    for (let i = 0, t0 = performance.now(); i < 10 && performance.now() - t0 < 500; i++) once();
-    runs = Array.from({ length: 5 }, once);
+    for (let i = 0, t0 = performance.now(); i < 10 && performance.now() - t0 < 500; i++) await once();
+    runs = [];
+    for (let i = 0; i < 5; i++) runs.push(await once());
   }
   for (const t of [x, w, dy]) t.dispose();
   // Kernel FLOPs only; time of the whole fwd + bwd.
@@ -264,20 +294,7 @@ export async function run(): Promise<void> {
       console.log(
         `${library} ${net}: ${row.ms.toFixed(0)} ms/step; ${GEMM_N}^3 matmul ${gemm.toFixed(2)} GFLOP/s (mean of before and after)`,
       );
-      for (const [layer, ms, flops] of layerTimes) {
-        const frac = flops / ms / 1e6 / gemm;
-        layerRows.push([
-          NETS[net].title,
-          layer[0],
-          library,
-          (flops / 1e9).toFixed(3),
-          ms.toFixed(1),
-          (flops / ms / 1e6).toFixed(2),
-          `${(100 * frac).toFixed(0)}%`,
-          frac >= LAYER_TARGET ? 'met' : 'NOT met',
-        ]);
-        console.log(`  ${layer[0]}: fwd + bwd ${ms.toFixed(0)} ms, ${(100 * frac).toFixed(0)}% of GEMM`);
-      }
+      for (const [layer, ms, flops] of layerTimes) layerRows.push(layerRow(net, layer, library, ms, flops, gemm, true));
     }
   }
   setCpuThreads(1);
@@ -316,6 +333,12 @@ export async function run(): Promise<void> {
         row.cpuMs = undefined;
         rows.push(row);
         profiles.push(p);
+        if (LAYERS) {
+          for (const layer of convLayers(net)) {
+            const [ms, flops] = await layerFwdBwd(layer);
+            layerRows.push(layerRow(net, layer, 'tessera-webgpu', ms, flops, gemm, false));
+          }
+        }
       }
     } catch (e) {
       notes.push(`tessera-webgpu not measured: ${e instanceof Error ? e.message : String(e)}`);
