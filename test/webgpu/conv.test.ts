@@ -17,6 +17,7 @@ import {
   mul,
   sum,
   type Tensor,
+  webgpuStats,
 } from '../../src/index.js';
 import {
   type ConvOptions,
@@ -329,6 +330,41 @@ describe.skipIf(gpu === undefined)('convolutions through the public API on the W
       }),
       { numRuns: 15 },
     );
+  });
+
+  it('input gradients onto 1-3 channels go through a column matmul and col2im (two dispatches), matching the CPU', async () => {
+    const cases: [Geo, number][] = [
+      [geo([3, 1, 9, 9], [5, 1, 4, 4], 2, 1), 2], // the DCGAN's 28x28 first / last layer, smaller
+      [geo([2, 3, 8, 7], [4, 3, 3, 2], [2, 1], [1, 0], [1, 2]), 2],
+      [geo([2, 2, 5, 5], [3, 2, 2, 2], 3, 0), 2], // stride > kernel: some dx pixels get nothing
+      [geo([1, 1, 6, 6], [2, 1, 5, 5], 1, 2), 2],
+      [geo([2, 3, 7, 7], [6, 3, 3, 3], 1, 1, 2), 2],
+      [geo([2, 4, 6, 6], [3, 4, 3, 3], 2, 1), 1], // 4 channels: the implicit GEMM
+      [geo([2, 2, 5, 5], [3, 2, 1, 1], 1, 0), 1], // 1x1: the strided matmul
+    ];
+    for (const [[g, dispatches], i] of cases.map((c, j) => [c, j] as const)) {
+      const opts = { stride: g.stride, padding: g.padding, dilation: g.dilation, groups: g.groups };
+      const dy = values(sizeOf(g.y), 100 + i);
+      const w = values(sizeOf(g.w), 200 + i);
+      const [DY, W] = [onG(dy, g.y), onG(w, g.w)];
+      const before = webgpuStats().dispatches;
+      const dx = conv2dBackwardInput(DY, W, g.x, opts);
+      expect(webgpuStats().dispatches - before).toBe(dispatches);
+      expectWithin(
+        await dx.data(),
+        conv2dBackwardInput(f64(dy, g.y), f64(w, g.w), g.x, opts).dataSync(),
+        conv2dBackwardInput(abs(f64(dy, g.y)), abs(f64(w, g.w)), g.x, opts).dataSync(),
+        1e-6 * Math.sqrt(g.w[0]! * g.w[2]! * g.w[3]!),
+        `conv2dBackwardInput ${JSON.stringify(g)}`,
+      );
+    }
+    // No filters (O = 0): the column matmul has an empty reduction and writes zeros.
+    const none = conv2dBackwardInput(
+      onG(new Float32Array(0), [1, 0, 3, 3]),
+      onG(new Float32Array(0), [0, 2, 2, 2]),
+      [1, 2, 4, 4],
+    );
+    expect([...(await none.data())]).toEqual(new Array(32).fill(0));
   });
 
   it('empty batch or channels: zeros where the reduction is empty, empty results where the output is', async () => {

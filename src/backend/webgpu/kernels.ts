@@ -16,6 +16,7 @@ import {
   partialCount,
 } from '../../kernels/wgsl/batchnorm.js';
 import { checkNonZeroProgram } from '../../kernels/wgsl/check.js';
+import { inputGradientColumns } from '../../kernels/wgsl/col2im.js';
 import { conv2dBackwardFilterProgram, conv2dBackwardInputProgram, conv2dProgram } from '../../kernels/wgsl/conv.js';
 import {
   binaryProgram,
@@ -171,8 +172,8 @@ export function webgpuKernels(rt: WebGPURuntime): KernelTable {
     }
   };
   /** Allocates `floats` output floats and fills them with `fill`, releasing them on an error. */
-  const produce = (floats: number, fill: (o: GpuData) => void): GpuData => {
-    const o = rt.alloc(floats * 4, 'batchNorm');
+  const produce = (floats: number, op: string, fill: (o: GpuData) => void): GpuData => {
+    const o = rt.alloc(floats * 4, op);
     try {
       fill(o);
     } catch (e) {
@@ -187,7 +188,7 @@ export function webgpuKernels(rt: WebGPURuntime): KernelTable {
       assertFloat32('batchNorm', inputs);
       const x = inputs[0]!;
       const geo = channelGeometry(x.shape);
-      return produce(2 * geo.c, (o) => {
+      return produce(2 * geo.c, 'batchNorm', (o) => {
         channelSums('sum', 'mean', geo, 0, [gpu(x)], o);
         channelSums('sq', 'var', geo, 0, [gpu(x), o], o);
       });
@@ -212,7 +213,7 @@ export function webgpuKernels(rt: WebGPURuntime): KernelTable {
       try {
         channelSums('grad', 'both', geo, params.eps, [gpu(x), gpu(st), gpu(g)], sums);
         const ins = [gpu(x), gpu(st), gpu(g), sums, ...(w === undefined ? [] : [gpu(w)])];
-        return produce(sizeOf(out.shape), (o) => rt.dispatch(prog, ins, [o]));
+        return produce(sizeOf(out.shape), 'batchNorm', (o) => rt.dispatch(prog, ins, [o]));
       } finally {
         rt.release(sums);
       }
@@ -220,7 +221,7 @@ export function webgpuKernels(rt: WebGPURuntime): KernelTable {
     batchNormParamGrad: (inputs, params) => {
       assertFloat32('batchNorm', inputs);
       const geo = channelGeometry(inputs[0]!.shape);
-      return produce(2 * geo.c, (o) => channelSums('param', 'both', geo, params.eps, inputs.map(gpu), o));
+      return produce(2 * geo.c, 'batchNorm', (o) => channelSums('param', 'both', geo, params.eps, inputs.map(gpu), o));
     },
     leakyRelu: (inputs, params, out) => {
       assertFloat32('leakyRelu', inputs);
@@ -288,6 +289,19 @@ export function webgpuKernels(rt: WebGPURuntime): KernelTable {
     },
     conv2dBackwardInput: (inputs, params, out) => {
       assertFloat32('conv2dBackwardInput', inputs);
+      const cols = memo(callKey('conv2dBackwardInput|cols', inputs, params, out), () =>
+        inputGradientColumns(ctx, inputs.map(spec), params),
+      );
+      if (cols !== undefined) {
+        // Few channels: a column matmul, then col2im (src/kernels/wgsl/col2im.ts).
+        const tmp = rt.alloc(cols.columnFloats * 4, 'conv2dBackwardInput');
+        try {
+          rt.dispatch(cols.gemm, inputs.map(gpu), [tmp]);
+          return produce(sizeOf(out.shape), 'conv2dBackwardInput', (o) => rt.dispatch(cols.col2im, [tmp], [o]));
+        } finally {
+          rt.release(tmp);
+        }
+      }
       return run(
         'conv2dBackwardInput',
         conv2dBackwardInputProgram(ctx, inputs.map(spec), params, spec(out)),

@@ -20,6 +20,8 @@
  *   a logit and its 1x1 -> 7x7 transposed conv) are plain matmuls of [N x C kh kw] rows, all three
  *   primitives: the transposed conv's implicit GEMM visited every tap for every output pixel, 49
  *   times the work (280 ms for the DCGAN generator's first layer on llvmpipe; about 4 ms as a matmul).
+ * - Input gradients onto 1-3 channels (one group) take a column matmul and col2im instead
+ *   (col2im.ts; the backend chooses, as the pair needs a buffer between two dispatches).
  */
 
 import type { Conv2dParams, PrimitiveParams } from '../../tensor/primitives.js';
