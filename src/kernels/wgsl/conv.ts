@@ -277,7 +277,7 @@ export function conv2dBackwardInputProgram(
   const N = g.nb * Math.ceil(g.h / sh) * Math.ceil(g.w / sw);
   const Z = sh * sw * params.groups;
   const tapsPerPhase = Math.ceil(g.kh / sh) * Math.ceil(g.kw / sw);
-  const l = params.layout ?? chooseLayout(ctx, M, N, Z, g.og, g.og * tapsPerPhase);
+  const l = params.layout ?? chooseLayout(ctx, M, N, Z, g.og, g.og * tapsPerPhase, { choice: CONV_CHOICE });
   const tn4 = l.tn / 4;
   const bindings = `@group(0) @binding(1) var<storage, read> DY : array<f32>;
 @group(0) @binding(2) var<storage, read> Wt : array<f32>;
@@ -389,7 +389,7 @@ export function conv2dBackwardFilterProgram(
   const khkw = g.kh * g.kw;
   const N = g.cg * khkw;
   const Z = params.groups;
-  const l = params.layout ?? chooseLayout(ctx, M, N, Z, g.nb * g.oh, g.nb * P);
+  const l = params.layout ?? chooseLayout(ctx, M, N, Z, g.nb * g.oh, g.nb * P, { choice: CONV_CHOICE });
   const tn4 = l.tn / 4;
   const fit = isFit(l, M, N);
   const vecDy = g.ow % 4 === 0 && g.nb > 0; // an empty dy cannot bind as vec4 (16-byte minimum)

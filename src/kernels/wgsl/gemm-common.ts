@@ -261,8 +261,11 @@ interface LayoutChoice {
 const DEFAULT_CHOICE: LayoutChoice = { tm: 8, tn: 16, invocations: 32, minInvocations: 64 };
 
 /**
- * Implicit-GEMM conv2d: each gathered input element feeds tm filter rows, so taller blocks pay
- * (16 x 16 measured about 1.35x faster than 8 x 16 on both DCGAN conv2d shapes on llvmpipe).
+ * The three implicit-GEMM convolutions: each gathered element feeds tm rows, so taller blocks pay
+ * (on llvmpipe, 16 x 16 against 8 x 16: conv2d about 1.35x faster on both DCGAN shapes; the input
+ * gradient of the 28x28 net's 64 -> 128 layer 60 -> 45 ms; that layer's forward + both gradients
+ * 166 -> 136 ms once the filter gradient took it too; 32 or 64 invocations per workgroup, or
+ * 16 x 8 blocks, were no faster).
  */
 export const CONV_CHOICE: LayoutChoice = { tm: 16, tn: 16, invocations: 16, minInvocations: 64 };
 
