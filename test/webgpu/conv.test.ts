@@ -266,6 +266,23 @@ describe.skipIf(!enabled)('WGSL convolutions (Dawn harness)', () => {
     }
   });
 
+  // Each 32 x 32 program takes 7-13 s to compile on llvmpipe the first time on a machine (Mesa
+  // caches them on disk), hence the longer timeout.
+  it('CPU rasterisers (slowBarriers): 32 x 32 blocks on a DCGAN layer and on a ragged grouped shape', {
+    timeout: 400_000,
+  }, async () => {
+    const slow = { slowBarriers: true };
+    const cases = [
+      geo([4, 64, 16, 16], [128, 64, 4, 4], 2, 1), // the 64x64 nets' 4x4 stride-2 layers, batch 4
+      geo([2, 48, 11, 6], [64, 24, 3, 2], [2, 1], [1, 0], [2, 1], 2), // groups, dilation, ragged blocks
+    ];
+    const keys: string[] = [];
+    for (const g of cases) for (const which of ALL) keys.push(await check(which, g, {}, 5, slow));
+    // conv2d (ragged), both input gradients and both filter gradients take 32 x 32 blocks; the
+    // DCGAN layer's forward has too few blocks of 32 x 32 to fill the device and splits K instead.
+    expect(keys.filter((k) => k.includes('tm32tn32')).length).toBe(5);
+  });
+
   it('DCGAN discriminator layer: x 64x3x32x32, w 64x3x4x4, stride 2, pad 1 (forward and both gradients)', async () => {
     const g = geo([64, 3, 32, 32], [64, 3, 4, 4], 2, 1);
     expect(g.y).toEqual([64, 64, 16, 16]);

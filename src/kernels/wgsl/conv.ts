@@ -28,9 +28,9 @@ import type { Conv2dParams, PrimitiveParams } from '../../tensor/primitives.js';
 import {
   assertFloat32,
   buildGemm,
-  CONV_CHOICE,
   chooseLayout,
   comp,
+  convChoice,
   fmaBlock,
   type GemmLayout,
   rep,
@@ -164,7 +164,7 @@ export function conv2dProgram(
   const M = g.og;
   const N = g.nb * P;
   const Z = params.groups;
-  const l = params.layout ?? chooseLayout(ctx, M, N, Z, g.cg, g.cg * g.kh * g.kw, { choice: CONV_CHOICE });
+  const l = params.layout ?? chooseLayout(ctx, M, N, Z, g.cg, g.cg * g.kh * g.kw, { choice: convChoice(ctx) });
   const tn4 = l.tn / 4;
   const fit = isFit(l, M, N);
   const outVec = P % 4 === 0;
@@ -277,7 +277,7 @@ export function conv2dBackwardInputProgram(
   const N = g.nb * Math.ceil(g.h / sh) * Math.ceil(g.w / sw);
   const Z = sh * sw * params.groups;
   const tapsPerPhase = Math.ceil(g.kh / sh) * Math.ceil(g.kw / sw);
-  const l = params.layout ?? chooseLayout(ctx, M, N, Z, g.og, g.og * tapsPerPhase, { choice: CONV_CHOICE });
+  const l = params.layout ?? chooseLayout(ctx, M, N, Z, g.og, g.og * tapsPerPhase, { choice: convChoice(ctx) });
   const tn4 = l.tn / 4;
   const bindings = `@group(0) @binding(1) var<storage, read> DY : array<f32>;
 @group(0) @binding(2) var<storage, read> Wt : array<f32>;
@@ -389,7 +389,7 @@ export function conv2dBackwardFilterProgram(
   const khkw = g.kh * g.kw;
   const N = g.cg * khkw;
   const Z = params.groups;
-  const l = params.layout ?? chooseLayout(ctx, M, N, Z, g.nb * g.oh, g.nb * P, { choice: CONV_CHOICE });
+  const l = params.layout ?? chooseLayout(ctx, M, N, Z, g.nb * g.oh, g.nb * P, { choice: convChoice(ctx) });
   const tn4 = l.tn / 4;
   const fit = isFit(l, M, N);
   const vecDy = g.ow % 4 === 0 && g.nb > 0; // an empty dy cannot bind as vec4 (16-byte minimum)

@@ -261,13 +261,20 @@ interface LayoutChoice {
 const DEFAULT_CHOICE: LayoutChoice = { tm: 8, tn: 16, invocations: 32, minInvocations: 64 };
 
 /**
- * The three implicit-GEMM convolutions: each gathered element feeds tm rows, so taller blocks pay
- * (on llvmpipe, 16 x 16 against 8 x 16: conv2d about 1.35x faster on both DCGAN shapes; the input
- * gradient of the 28x28 net's 64 -> 128 layer 60 -> 45 ms; that layer's forward + both gradients
- * 166 -> 136 ms once the filter gradient took it too; 32 or 64 invocations per workgroup, or
- * 16 x 8 blocks, were no faster).
+ * The three implicit-GEMM convolutions: each gathered element feeds tm rows and each filter value
+ * tn columns, so large blocks pay on CPU rasterisers, where an invocation is a SIMD lane and its
+ * "registers" spill to cache anyway. On llvmpipe, the 28x28 DCGAN's 64 -> 128 layer, forward + both
+ * gradients: 8 x 16 blocks for the gradients 166 ms, 16 x 16 136 ms, 32 x 16 115 ms, **32 x 32
+ * 100-104 ms** (above the 1024^3 matmul's rate), 64 x 16 112-116 ms, 64 x 32 117 ms, 32 x 64
+ * 122-132 ms; 8 to 32 invocations per workgroup within noise. GPUs keep 16 x 16 (already 256
+ * accumulators per invocation; not measured on a GPU yet).
  */
-export const CONV_CHOICE: LayoutChoice = { tm: 16, tn: 16, invocations: 16, minInvocations: 64 };
+const CONV_CHOICE: LayoutChoice = { tm: 16, tn: 16, invocations: 16, minInvocations: 64 };
+const CONV_CHOICE_RASTERISER: LayoutChoice = { tm: 32, tn: 32, invocations: 16, minInvocations: 64 };
+
+/** The convolutions' layout choice on this device (see CONV_CHOICE). */
+export const convChoice = (ctx: ProgramContext): LayoutChoice =>
+  ctx.slowBarriers === true ? CONV_CHOICE_RASTERISER : CONV_CHOICE;
 
 /**
  * Picks a layout for an M x N x Z output with reduction length K. `kSlices` is how many
