@@ -222,6 +222,23 @@ describe.skipIf(!enabled)('WGSL matmul (Dawn harness)', () => {
     );
   });
 
+  it('CPU rasterisers (slowBarriers): 16 x 16 blocks by default, all transpose flags, ragged and batched', {
+    timeout: 300_000,
+  }, async () => {
+    const slow = { ...(h as Harness).ctx, slowBarriers: true };
+    const keys: string[] = [];
+    const shapes: [number, number, number, number[]][] = [
+      [65, 33, 17, []],
+      [130, 70, 257, []],
+      [37, 45, 29, [2]],
+      [128, 64, 128, []],
+    ];
+    for (const [m, k, n, batch] of shapes) {
+      for (const [tA, tB] of FLAGS) keys.push(await check(mm(m, k, n, tA, tB, batch, batch), {}, slow));
+    }
+    expect(keys.filter((k) => k.includes('tm16tn16')).length).toBeGreaterThanOrEqual(12);
+  });
+
   it('every forced layout gives the same answer (tiled tm/tn/wg shapes, split-K widths)', async () => {
     const layouts: GemmLayout[] = [
       { tm: 1, tn: 4, wgx: 8, wgy: 1, ks: 1 },

@@ -254,11 +254,18 @@ interface LayoutChoice {
 }
 
 /**
- * The default tuning, measured on Mesa llvmpipe through Dawn's OpenGL ES backend (2 cores, AVX2):
- * 8 x 16 blocks per invocation, 8 lanes along N, 32 invocations per workgroup. Split-K kicks in
- * when the tiled layout would leave fewer than 64 invocations busy and K is long.
+ * The default tuning (first measured on Mesa llvmpipe through Dawn's OpenGL ES backend, 2 cores,
+ * AVX2): 8 x 16 blocks per invocation, 8 lanes along N, 32 invocations per workgroup. Split-K kicks
+ * in when the tiled layout would leave fewer than 64 invocations busy and K is long.
  */
 const DEFAULT_CHOICE: LayoutChoice = { tm: 8, tn: 16, invocations: 32, minInvocations: 64 };
+/**
+ * The plain matmul on CPU rasterisers (slowBarriers): 16 x 16 blocks, measured on llvmpipe against
+ * 8 x 16 (two runs each): 1024^3 75-79 vs 98-100 ms, 512^3 8.4 vs 10.8-11.0 ms, 16 x 9216 x 128
+ * 3.1 vs 3.9-4.0 ms, the ring GAN's 64 x 128 x 128 products within noise; 32 x 32 was faster at
+ * 1024^3 but slower at 128-256. GPUs keep 8 x 16 below the workgroup-memory kernel's sizes.
+ */
+const DEFAULT_CHOICE_RASTERISER: LayoutChoice = { tm: 16, tn: 16, invocations: 16, minInvocations: 64 };
 
 /**
  * The three implicit-GEMM convolutions: each gathered element feeds tm rows and each filter value
@@ -289,7 +296,7 @@ export function chooseLayout(
   kWork: number,
   opts: { tmMultipleOf4?: boolean; choice?: LayoutChoice } = {},
 ): GemmLayout {
-  const preferred = opts.choice ?? DEFAULT_CHOICE;
+  const preferred = opts.choice ?? (ctx.slowBarriers === true ? DEFAULT_CHOICE_RASTERISER : DEFAULT_CHOICE);
   const ch = ctx.smallRegisterTiles === true ? { ...preferred, tm: Math.min(preferred.tm, 4), tn: 4 } : preferred;
   let tm = Math.min(ch.tm, pow2Ceil(Math.max(M, 1)));
   if (opts.tmMultipleOf4 === true && tm % 4 !== 0) tm = 4;
