@@ -2,7 +2,8 @@
  * WGSL implicit-GEMM convolutions (conv2d, conv2dBackwardInput, conv2dBackwardFilter) against the
  * CPU backend's float64 kernels, through the Dawn harness: random geometries (stride, padding,
  * dilation, groups), the DCGAN layers, 1x1 and whole-image convolutions (matmul path and general
- * path), and forced tiled / split-K layouts. Error bound per element: |gpu - ref| <= 1e-6 sqrt(K) (|a| * |b|)_i
+ * path), forced tiled / split-K layouts and the CPU rasterisers' 32 x 32 blocks; through the public
+ * API, the column path (matmul + col2im) of input gradients onto 1-3 channels. Error bound per element: |gpu - ref| <= 1e-6 sqrt(K) (|a| * |b|)_i
  * where K is the reduction length and |a| * |b| the same convolution of absolute values.
  */
 import fc from 'fast-check';
