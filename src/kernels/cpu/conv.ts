@@ -97,7 +97,7 @@ export const conv2d: Kernel<'conv2d'> = (inputs, prm, out) => {
   const g = geometry(x.shape, w.shape, out.shape, prm);
   const xd = data(x);
   const wd = data(w);
-  const y = alloc(out.dtype, out.shape) as FloatArr;
+  const y = alloc(out.dtype, out.shape, false) as FloatArr; // every element is written
   if (g.dense) {
     // Y [N x og] (row stride O) = X_g [N x K] * W_g^T [K x og].
     for (let gi = 0; gi < g.groups; gi++) {
@@ -125,7 +125,7 @@ export const conv2dBackwardInput: Kernel<'conv2dBackwardInput'> = (inputs, prm, 
   const g = geometry(prm.inputShape, w.shape, dy.shape, prm);
   const dyd = data(dy);
   const wd = data(w);
-  const dx = alloc(out.dtype, out.shape) as FloatArr;
+  const dx = alloc(out.dtype, out.shape, false) as FloatArr; // every element is written
   if (g.dense) {
     // dX_g [N x K] (row stride C H W) = dY_g [N x og] * W_g [og x K]; every element is written.
     for (let gi = 0; gi < g.groups; gi++) {

@@ -346,27 +346,50 @@ function outerGemm(
 ): void {
   const { data: ad, offset: aBase, rowStride: ars } = a;
   const { data: bd, offset: bBase, colStride: bcs } = b;
-  // Four columns per step: 1.5x faster than one (0.31 vs 0.45 ms at 64 x 6272 into float32).
+  // Two rows and four columns per step, B's four elements loaded once for both rows: 0.43 ms ->
+  // 0.26 ms at 64 x 6272 into float32 (one row and one column per step: 0.45 ms).
   const n4 = n - (n % 4);
-  for (let i = 0; i < m; i++) {
-    const av = ad[aBase + i * ars]!;
-    const co = cOffset + i * ldc;
+  let i = 0;
+  // biome-ignore format: the lanes side by side.
+  for (; i + 1 < m; i += 2) {
+    const av = ad[aBase + i * ars]!, aw = ad[aBase + (i + 1) * ars]!;
+    const co = cOffset + i * ldc, cw = co + ldc;
     let j = 0;
-    // biome-ignore format: four lanes side by side.
     if (accumulate) {
       for (let bi = bBase; j < n4; j += 4, bi += 4 * bcs) {
-        const o = co + j, b0 = bd[bi]!, b1 = bd[bi + bcs]!, b2 = bd[bi + 2 * bcs]!, b3 = bd[bi + 3 * bcs]!;
+        const b0 = bd[bi]!, b1 = bd[bi + bcs]!, b2 = bd[bi + 2 * bcs]!, b3 = bd[bi + 3 * bcs]!;
+        const o = co + j, q = cw + j;
         c[o] = c[o]! + (0 + av * b0); c[o + 1] = c[o + 1]! + (0 + av * b1);
         c[o + 2] = c[o + 2]! + (0 + av * b2); c[o + 3] = c[o + 3]! + (0 + av * b3);
+        c[q] = c[q]! + (0 + aw * b0); c[q + 1] = c[q + 1]! + (0 + aw * b1);
+        c[q + 2] = c[q + 2]! + (0 + aw * b2); c[q + 3] = c[q + 3]! + (0 + aw * b3);
       }
-      for (; j < n; j++) c[co + j] = c[co + j]! + (0 + av * bd[bBase + j * bcs]!);
+      for (; j < n; j++) {
+        const bv = bd[bBase + j * bcs]!;
+        c[co + j] = c[co + j]! + (0 + av * bv);
+        c[cw + j] = c[cw + j]! + (0 + aw * bv);
+      }
     } else {
       for (let bi = bBase; j < n4; j += 4, bi += 4 * bcs) {
-        const o = co + j, b0 = bd[bi]!, b1 = bd[bi + bcs]!, b2 = bd[bi + 2 * bcs]!, b3 = bd[bi + 3 * bcs]!;
+        const b0 = bd[bi]!, b1 = bd[bi + bcs]!, b2 = bd[bi + 2 * bcs]!, b3 = bd[bi + 3 * bcs]!;
+        const o = co + j, q = cw + j;
         c[o] = 0 + av * b0; c[o + 1] = 0 + av * b1; c[o + 2] = 0 + av * b2; c[o + 3] = 0 + av * b3;
+        c[q] = 0 + aw * b0; c[q + 1] = 0 + aw * b1; c[q + 2] = 0 + aw * b2; c[q + 3] = 0 + aw * b3;
       }
-      for (; j < n; j++) c[co + j] = 0 + av * bd[bBase + j * bcs]!;
+      for (; j < n; j++) {
+        const bv = bd[bBase + j * bcs]!;
+        c[co + j] = 0 + av * bv;
+        c[cw + j] = 0 + aw * bv;
+      }
     }
+  }
+  if (i === m) return;
+  // The last row of an odd m.
+  const av = ad[aBase + i * ars]!;
+  const co = cOffset + i * ldc;
+  for (let j = 0; j < n; j++) {
+    const product = 0 + av * bd[bBase + j * bcs]!;
+    c[co + j] = accumulate ? c[co + j]! + product : product;
   }
 }
 
@@ -405,19 +428,18 @@ function dotGemm(
       const pEnd = Math.min(k, pc + KC);
       part.fill(0);
       let p = pc;
-      // Four rows per pass, added to each partial sum in order (the same sums; a quarter of the
-      // passes over `part`).
-      for (; p + 4 <= pEnd; p += 4) {
-        const v0 = vd[vBase + p * vStride]!;
-        const v1 = vd[vBase + (p + 1) * vStride]!;
-        const v2 = vd[vBase + (p + 2) * vStride]!;
-        const v3 = vd[vBase + (p + 3) * vStride]!;
-        const r0 = mBase + p * mStride;
-        const r1 = r0 + mStride;
-        const r2 = r1 + mStride;
-        const r3 = r2 + mStride;
+      // Eight rows per pass, added to each partial sum in order (the same sums; an eighth of the
+      // passes over `part`: the 64 x 6272 filter gradient 0.36 -> 0.31 ms against four rows).
+      // biome-ignore format: the eight rows side by side.
+      for (; p + 8 <= pEnd; p += 8) {
+        const vp = vBase + p * vStride;
+        const v0 = vd[vp]!, v1 = vd[vp + vStride]!, v2 = vd[vp + 2 * vStride]!, v3 = vd[vp + 3 * vStride]!;
+        const v4 = vd[vp + 4 * vStride]!, v5 = vd[vp + 5 * vStride]!, v6 = vd[vp + 6 * vStride]!, v7 = vd[vp + 7 * vStride]!;
+        const r0 = mBase + p * mStride, r1 = r0 + mStride, r2 = r1 + mStride, r3 = r2 + mStride;
+        const r4 = r3 + mStride, r5 = r4 + mStride, r6 = r5 + mStride, r7 = r6 + mStride;
         for (let j = 0; j < len; j++) {
-          part[j] = part[j]! + v0 * md[r0 + j]! + v1 * md[r1 + j]! + v2 * md[r2 + j]! + v3 * md[r3 + j]!;
+          part[j] = part[j]! + v0 * md[r0 + j]! + v1 * md[r1 + j]! + v2 * md[r2 + j]! + v3 * md[r3 + j]!
+            + v4 * md[r4 + j]! + v5 * md[r5 + j]! + v6 * md[r6 + j]! + v7 * md[r7 + j]!;
         }
       }
       for (; p < pEnd; p++) {
