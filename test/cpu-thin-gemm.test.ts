@@ -7,7 +7,8 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type FloatArr, KC, type MatView, serialGemm } from '../src/kernels/cpu/gemm-serial.js';
+import { KC, serialGemm } from '../src/kernels/cpu/gemm-serial.js';
+import type { FloatArr, MatView } from '../src/kernels/cpu/gemm-types.js';
 import { values } from './helpers/kernel-values.js';
 
 /** An operand of `rows` x `cols` values, stored row-major or transposed (column-major). */

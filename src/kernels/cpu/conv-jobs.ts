@@ -1,7 +1,8 @@
 // The CPU convolutions' chunk loop: each chunk of images (im2col, its GEMM, the scatter; or the
 // gather, GEMM and col2im; or one part of the batch's filter gradient) runs whole on one thread.
 import { gemm } from './gemm.js';
-import { type FloatArr, RETAIN_MAX, SERIAL_GEMM_SOURCE, serialGemm } from './gemm-serial.js';
+import { RETAIN_MAX, SERIAL_GEMM_SOURCE, serialGemm } from './gemm-serial.js';
+import type { FloatArr } from './gemm-types.js';
 import { COLUMNS_FUNCTIONS_SOURCE, type ColGeometry, columnsForImages, GEOMETRY, serialColumns } from './im2col.js';
 import {
   cpuThreads,

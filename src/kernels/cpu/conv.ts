@@ -10,7 +10,8 @@ import {
   runConvChunks,
 } from './conv-jobs.js';
 import { gemm } from './gemm.js';
-import { type FloatArr, KC, rowMajor } from './gemm-serial.js';
+import { KC } from './gemm-serial.js';
+import { type FloatArr, rowMajor } from './gemm-types.js';
 import { type Arr, alloc } from './util.js';
 
 /**

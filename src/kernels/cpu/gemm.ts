@@ -1,16 +1,6 @@
 // The CPU backend's GEMM entry point: serial (gemm-serial.ts) or split across the worker threads.
-import {
-  blockRange,
-  type FloatArr,
-  GEMM_BLOCK_SOURCE,
-  type GemmJob,
-  gemmBlock,
-  type MatView,
-  MR,
-  NR,
-  RETAIN_MAX,
-  serialGemm,
-} from './gemm-serial.js';
+import { blockRange, GEMM_BLOCK_SOURCE, gemmBlock, MR, NR, RETAIN_MAX, serialGemm } from './gemm-serial.js';
+import type { FloatArr, GemmJob, MatView } from './gemm-types.js';
 import {
   cpuThreads,
   isSharedBuffer,

@@ -2,7 +2,7 @@
 import type { Kernel } from '../../tensor/backend.js';
 import { sizeOf } from '../../tensor/shape.js';
 import { gemm } from './gemm.js';
-import { type FloatArr, rowMajor } from './gemm-serial.js';
+import { type FloatArr, rowMajor } from './gemm-types.js';
 import { type Arr, alloc, broadcastStrides, stridedOffsets } from './util.js';
 
 /** True when offsets[t] === t for every t: the operand has its own contiguous matrix per batch item. */
