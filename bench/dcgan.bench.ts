@@ -252,8 +252,11 @@ async function layerFwdBwd([, kind, xs, ws, stride, padding]: ConvLayer): Promis
     // first calls and optimised over the next few: 2 warm-ups left the small layers' 2-thread times
     // 50-60% above their steady state).
     for (let i = 0, t0 = performance.now(); i < 10 && performance.now() - t0 < 500; i++) await once();
+    // At least 5 timed runs, more for the small layers (up to 25 within 0.5 s): their medians
+    // moved by 3-5 points of the GEMM rate between runs of the bench with 5.
     runs = [];
-    for (let i = 0; i < 5; i++) runs.push(await once());
+    for (let i = 0, t0 = performance.now(); i < 25 && (i < 5 || performance.now() - t0 < 500); i++)
+      runs.push(await once());
   }
   for (const t of [x, w, dy]) t.dispose();
   // Kernel FLOPs only; time of the whole fwd + bwd.
