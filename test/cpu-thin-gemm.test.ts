@@ -38,6 +38,13 @@ function reference(m: number, n: number, k: number, a: MatView, b: MatView, c0: 
   return c;
 }
 
+/** Elements whose bits differ (Object.is: -0 and NaN count). */
+function mismatches(got: FloatArr, want: FloatArr): number {
+  let bad = 0;
+  for (let i = 0; i < got.length; i++) if (!Object.is(got[i], want[i])) bad++;
+  return bad;
+}
+
 const thinShape = fc.oneof(
   // Outer products (k = 1), up to a few unrolled columns and an odd row.
   fc.tuple(fc.integer({ min: 2, max: 13 }), fc.integer({ min: 2, max: 23 }), fc.constant(1)),
@@ -66,9 +73,7 @@ describe('serialGemm: thin paths against the summation rule, bit for bit', () =>
           const want = reference(m, n, k, a, b, c0, ldc, accumulate);
           const got = c0.slice();
           serialGemm(m, n, k, a, b, got, 0, ldc, accumulate);
-          let mismatches = 0;
-          for (let i = 0; i < got.length; i++) if (!Object.is(got[i], want[i])) mismatches++;
-          expect(mismatches).toBe(0);
+          expect(mismatches(got, want)).toBe(0);
         },
       ),
       { numRuns: 300 },
@@ -88,9 +93,7 @@ describe('serialGemm: thin paths against the summation rule, bit for bit', () =>
         const got = c0.slice();
         serialGemm(m, n, k, a, b, got, 0, n, accumulate);
         const want = reference(m, n, k, a, b, c0, n, accumulate);
-        let mismatches = 0;
-        for (let i = 0; i < got.length; i++) if (!Object.is(got[i], want[i])) mismatches++;
-        expect(mismatches).toBe(0);
+        expect(mismatches(got, want)).toBe(0);
       }
     }
   });
